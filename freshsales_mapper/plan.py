@@ -1,0 +1,143 @@
+"""What transforming one event produces: an ordered plan of HTTP requests plus the trace behind it.
+
+A plan has two kinds of step. *Lookups* are calls RudderStack itself makes to Freshsales while it
+transforms (some of them write: an upsert creates the contact or account if it is missing). *Final
+requests* are what RudderStack hands to its router to deliver. Both are plain data so that the UI,
+the CLI and the sender all read the same result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Placeholder(str):
+    """A value that depends on a lookup the offline resolver could not answer.
+
+    It is a ``str`` so that it serialises as itself (``"{{step 1: contact.id}}"``) wherever a real
+    id would stand; ``isinstance(v, Placeholder)`` tells the UI to mark it.
+    """
+
+    __slots__ = ()
+
+
+@dataclass
+class HttpRequest:
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: Any = None  # JSON-able; None for GET
+
+    @property
+    def path(self) -> str:
+        """The URL from ``/crm/...`` on (the host is the user's domain setting)."""
+        marker = self.url.find("/crm/")
+        return self.url[marker:] if marker >= 0 else self.url
+
+
+@dataclass
+class Reply:
+    """A Freshsales answer to a lookup, as RudderStack's network layer sees it."""
+
+    status: int
+    body: Any
+    placeholder: bool = False  # True when the offline resolver invented it
+    source: str = ""  # "offline", "replay", "live", "unreachable"
+    note: str = ""
+
+
+@dataclass
+class LookupStep:
+    """A call made *during* transformation (RudderStack's own HTTP call, not the final delivery)."""
+
+    purpose: str  # one line for a human: "read the contact's sales accounts"
+    request: HttpRequest
+    writes: bool  # an upsert: creates or updates a record even though RudderStack only "transforms"
+    reply: Reply | None = None
+    extracted: dict[str, Any] = field(default_factory=dict)  # what the engine took from the reply
+
+    kind = "lookup"
+
+
+@dataclass
+class FinalRequest:
+    """A request RudderStack emits for delivery; ``produces`` says what Freshsales record it touches."""
+
+    request: HttpRequest
+    freshsales_event: str  # "contact", "sales_account", "contact_sales_accounts", "sales_activity", "lifecycle_stage"
+
+    kind = "final"
+
+
+@dataclass
+class Candidate:
+    path: str
+    outcome: str  # "won", "missing", "null", "empty", "nan", "not-reached", "kept-as-is"
+    value: Any = None
+    found: bool = False
+
+
+@dataclass
+class FieldTrace:
+    """How one Freshsales field got its value (or why it has none)."""
+
+    dest: str
+    sources: str  # the table's sourceKeys, as RudderStack names them ("emailOnly", "properties.title")
+    candidates: list[Candidate]
+    winner: str | None  # the source path whose value was taken
+    raw: Any = None
+    sent: Any = None
+    status: str = "unset"  # "sent", "unset", "dropped", "missing-required"
+    coercion: str | None = None  # "toNumber", "toFloat"
+    warnings: list[str] = field(default_factory=list)
+    doc_note: str | None = None
+    required: bool = False
+
+
+@dataclass
+class UnmappedInput:
+    path: str
+    value: Any
+    hint: str
+
+
+@dataclass
+class TransformFailure:
+    """RudderStack's error for the event, plus what a person needs to act on it."""
+
+    message: str  # RudderStack's exact error text
+    status: int
+    stat_tags: dict[str, str]
+    explanation: str
+    fix: str
+    disposition: str  # "retried" or "dropped" (what RudderStack's server does with the event)
+    crashed: bool = False  # RudderStack itself hit a JavaScript error
+
+
+@dataclass
+class TransformResult:
+    """Everything known about one input event."""
+
+    event_type: str | None
+    steps: list[LookupStep | FinalRequest] = field(default_factory=list)
+    fields: list[FieldTrace] = field(default_factory=list)
+    unmapped: list[UnmappedInput] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # event-level warnings and doc-vs-code notes
+    error: TransformFailure | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def lookups(self) -> list[LookupStep]:
+        return [s for s in self.steps if isinstance(s, LookupStep)]
+
+    @property
+    def final_requests(self) -> list[FinalRequest]:
+        return [s for s in self.steps if isinstance(s, FinalRequest)]
+
+    @property
+    def has_placeholders(self) -> bool:
+        return any(s.reply is not None and s.reply.placeholder for s in self.lookups)
