@@ -93,6 +93,7 @@ class FieldTrace:
     warnings: list[str] = field(default_factory=list)
     doc_note: str | None = None
     required: bool = False
+    section: str = ""  # which object the field belongs to: "contact", "sales_account", "sales_activity", ...
 
 
 @dataclass

@@ -1,0 +1,279 @@
+"""JavaScript value semantics, written for Python, so the engine decides exactly as RudderStack does.
+
+RudderStack's transformer is JavaScript: a path lookup is the npm package ``get-value`` v3, "is it
+set?" is JS truthiness, and coercions are ``Number(x)`` and ``Number.parseFloat(x)``. Python's own
+rules differ in many small places (``float("inf")``, ``"1_000"``, ``str.strip`` whitespace, ``1.0``
+printing as ``1.0``), and each difference would change what the playground claims is sent.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from decimal import Decimal
+from typing import Any
+
+
+class _Undefined:
+    """JavaScript ``undefined``: a path that resolved to nothing (distinct from JSON ``null``)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "undefined"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+UNDEFINED: Any = _Undefined()
+
+# ECMAScript WhiteSpace + LineTerminator: what String.prototype.trim, Number() and /\s/ skip.
+JS_WHITESPACE = "\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+JS_WHITESPACE_RUN = re.compile(f"[{JS_WHITESPACE}]+")
+_ARRAY_INDEX = re.compile(r"0|[1-9][0-9]*\Z")
+_DECIMAL_LITERAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\Z")
+_DECIMAL_PREFIX = re.compile(r"[+-]?(?:Infinity|(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)")
+_RADIX_LITERAL = re.compile(r"0([xXoObB])([0-9a-fA-F]+)\Z")
+_RADIX = {"x": 16, "o": 8, "b": 2}
+MAX_SAFE_INTEGER = 2**53 - 1
+
+
+def js_trim(text: str) -> str:
+    return text.strip(JS_WHITESPACE)
+
+
+# --- path lookup -------------------------------------------------------------------------------
+
+def _has(target: Any, key: str) -> bool:
+    if isinstance(target, dict):
+        return key in target
+    # Arrays answer canonical indexes and "length", like `key in array` in JavaScript.
+    return key == "length" or (_ARRAY_INDEX.match(key) is not None and int(key) < len(target))
+
+
+def _child(target: Any, key: str) -> Any:
+    if isinstance(target, dict):
+        return target[key]
+    return len(target) if key == "length" else target[int(key)]
+
+
+def get_path(target: Any, path: str, segments: tuple[str, ...] | None = None) -> Any:
+    """``get-value`` v3: dotted path lookup returning ``UNDEFINED`` when it resolves to nothing.
+
+    Quirks kept on purpose: the whole path is first tried as one literal key, and when a segment is
+    missing the rest are joined back with dots and tried as a literal key (``{"address.city": x}``).
+    """
+    if not isinstance(target, (dict, list)):
+        return UNDEFINED
+    if _has(target, path):
+        return _child(target, path)
+    segs = segments if segments is not None else tuple(path.split("."))
+    count = len(segs)
+    index = 0
+    while True:
+        prop = segs[index]
+        if _has(target, prop):
+            target = _child(target, prop)
+        else:
+            nxt = index + 1
+            while nxt < count:
+                prop = prop + "." + segs[nxt]
+                nxt += 1
+                if _has(target, prop):
+                    target = _child(target, prop)
+                    index = nxt - 1
+                    break
+            else:
+                return UNDEFINED
+        index += 1
+        if index >= count or not isinstance(target, (dict, list)):
+            break
+    return target if index == count else UNDEFINED
+
+
+# --- truthiness ----------------------------------------------------------------------------------
+
+def truthy(value: Any) -> bool:
+    if value is None or value is UNDEFINED or value is False:
+        return False
+    if value is True:
+        return True
+    if isinstance(value, (int, float)):
+        return value == value and value != 0  # NaN and ±0 are falsy
+    if isinstance(value, str):
+        return value != ""
+    return True  # objects and arrays, even empty ones
+
+
+def is_set(value: Any) -> bool:
+    """RudderStack's ``value || value === 0 || value === false``."""
+    if value is False:
+        return True
+    if isinstance(value, (int, float)) and value is not True:
+        return value == value  # everything but NaN (0 and -0 count as set)
+    return truthy(value)
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def type_name(value: Any) -> str:
+    """A JSON-ish type name for messages ("a string", "an object")."""
+    if value is UNDEFINED:
+        return "undefined"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if is_number(value):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"
+
+
+# --- String(x) and number printing ---------------------------------------------------------------
+
+def _float_of(value: int | float) -> float:
+    try:
+        return float(value)
+    except OverflowError:  # JS parses such an integer literal as ±Infinity
+        return math.inf if value > 0 else -math.inf
+
+
+def js_number_string(value: int | float) -> str:
+    """``Number.prototype.toString()``: shortest round-trip digits, JS exponent thresholds."""
+    if isinstance(value, int) and -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+        return str(value)
+    number = _float_of(value)
+    if number != number:
+        return "NaN"
+    if math.isinf(number):
+        return "Infinity" if number > 0 else "-Infinity"
+    if number == 0:
+        return "0"
+    sign = "-" if number < 0 else ""
+    # repr() already gives the shortest round-trip digits; only the layout differs from JS.
+    _, digit_tuple, exponent = Decimal(repr(abs(number))).normalize().as_tuple()
+    digits = "".join(map(str, digit_tuple))
+    point = len(digits) + exponent  # value = 0.<digits> * 10**point
+    k = len(digits)
+    if k <= point <= 21:
+        text = digits + "0" * (point - k)
+    elif 0 < point <= 21:
+        text = digits[:point] + "." + digits[point:]
+    elif -6 < point <= 0:
+        text = "0." + "0" * (-point) + digits
+    else:
+        e = point - 1
+        tail = digits[0] + ("." + digits[1:] if k > 1 else "")
+        text = f"{tail}e{'+' if e >= 0 else '-'}{abs(e)}"
+    return sign + text
+
+
+def js_string(value: Any) -> str:
+    """``String(x)``, which is also what a template literal ``${x}`` prints."""
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return "null"
+    if value is UNDEFINED:
+        return "undefined"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if is_number(value):
+        return js_number_string(value)
+    if isinstance(value, list):
+        return ",".join("" if v is None or v is UNDEFINED else js_string(v) for v in value)
+    return "[object Object]"
+
+
+# --- coercions -----------------------------------------------------------------------------------
+
+def to_number(value: Any) -> float | int:
+    """JavaScript ``Number(x)``."""
+    if value is None or value is False:
+        return 0
+    if value is True:
+        return 1
+    if value is UNDEFINED:
+        return math.nan
+    if is_number(value):
+        return value
+    if isinstance(value, (list, dict)):
+        value = js_string(value)
+    text = js_trim(value)
+    if text == "":
+        return 0
+    if _DECIMAL_LITERAL.match(text):
+        return float(text)
+    if text in ("Infinity", "+Infinity"):
+        return math.inf
+    if text == "-Infinity":
+        return -math.inf
+    radix = _RADIX_LITERAL.match(text)
+    if radix:
+        try:
+            return float(int(radix.group(2), _RADIX[radix.group(1).lower()]))
+        except (ValueError, OverflowError):
+            return math.nan
+    return math.nan
+
+
+def parse_float(value: Any) -> float:
+    """JavaScript ``Number.parseFloat(x)``: the longest numeric prefix of ``String(x)``."""
+    text = js_string(value).lstrip(JS_WHITESPACE)
+    match = _DECIMAL_PREFIX.match(text)
+    if not match:
+        return math.nan
+    literal = match.group(0)
+    if literal.endswith("Infinity"):
+        return -math.inf if literal.startswith("-") else math.inf
+    return float(literal)
+
+
+def strict_equal(a: Any, b: Any) -> bool:
+    """``a === b`` for values that came from JSON (objects compare by identity)."""
+    if is_number(a) and is_number(b):
+        return _float_of(a) == _float_of(b)
+    if isinstance(a, (dict, list)) or isinstance(b, (dict, list)):
+        return a is b
+    return type(a) is type(b) and a == b
+
+
+# --- what JSON.stringify would write --------------------------------------------------------------
+
+def js_json_value(value: Any) -> Any:
+    """The value a JavaScript ``JSON.stringify`` round trip would produce, as Python data.
+
+    Integral doubles become ints (``12.0`` is sent as ``12``), integers past 2^53 take the digits a
+    double keeps (JS prints 12345678901234567890 as 12345678901234567000), and NaN/Infinity become
+    null. Strings, booleans and None pass through.
+    """
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+            return value
+        return _json_double(_float_of(value))
+    if isinstance(value, float):
+        return _json_double(value)
+    if isinstance(value, dict):
+        return {k: js_json_value(v) for k, v in value.items() if v is not UNDEFINED}
+    if isinstance(value, list):
+        return [None if v is UNDEFINED else js_json_value(v) for v in value]
+    return value
+
+
+def _json_double(number: float) -> int | float | None:
+    if number != number or math.isinf(number):
+        return None
+    if number.is_integer() and abs(number) < 1e21:
+        return int(js_number_string(number)) if abs(number) > MAX_SAFE_INTEGER else int(number)
+    return number
