@@ -64,32 +64,57 @@ def get_path(target: Any, path: str, segments: tuple[str, ...] | None = None) ->
     Quirks kept on purpose: the whole path is first tried as one literal key, and when a segment is
     missing the rest are joined back with dots and tried as a literal key (``{"address.city": x}``).
     """
-    if not isinstance(target, (dict, list)):
-        return UNDEFINED
-    if _has(target, path):
-        return _child(target, path)
     segs = segments if segments is not None else tuple(path.split("."))
+    if type(target) is dict:
+        if path in target:
+            return target[path]
+        # Hot path of every transform: walk plain dicts inline; anything unusual takes the full rules.
+        last = len(segs) - 1
+        index = 0
+        for seg in segs:
+            if type(target) is not dict:
+                return _walk(target, segs, index)
+            if seg in target:
+                target = target[seg]
+            elif index == last:
+                return UNDEFINED
+            else:
+                return _walk(target, segs, index)
+            index += 1
+        return target
+    if isinstance(target, (dict, list)):
+        if _has(target, path):
+            return _child(target, path)
+        return _walk(target, segs, 0)
+    return UNDEFINED
+
+
+def _walk(target: Any, segs: tuple[str, ...], index: int) -> Any:
+    """get-value's loop from segment ``index`` on, for arrays, scalars and missing segments."""
     count = len(segs)
-    index = 0
     while True:
+        if not isinstance(target, (dict, list)):
+            return UNDEFINED
         prop = segs[index]
         if _has(target, prop):
             target = _child(target, prop)
         else:
-            nxt = index + 1
-            while nxt < count:
-                prop = prop + "." + segs[nxt]
-                nxt += 1
-                if _has(target, prop):
-                    target = _child(target, prop)
-                    index = nxt - 1
-                    break
-            else:
+            target, index = _joined_key(target, segs, index)
+            if target is UNDEFINED:
                 return UNDEFINED
         index += 1
-        if index >= count or not isinstance(target, (dict, list)):
-            break
-    return target if index == count else UNDEFINED
+        if index >= count:
+            return target
+
+
+def _joined_key(target: Any, segs: tuple[str, ...], index: int) -> tuple[Any, int]:
+    """The segment is missing: try it joined with the following ones as one literal key."""
+    prop = segs[index]
+    for nxt in range(index + 1, len(segs)):
+        prop = prop + "." + segs[nxt]
+        if _has(target, prop):
+            return _child(target, prop), nxt
+    return UNDEFINED, index
 
 
 # --- truthiness ----------------------------------------------------------------------------------

@@ -50,6 +50,8 @@ def pick_value(message: dict, spec: FieldSpec) -> tuple[Any, str | None]:
         return value, (spec.paths[0] if value is not UNDEFINED else None)
     for path, segs in zip(spec.paths, spec.segments):
         value = get_path(message, path, segs)
+        if value is UNDEFINED or value is None:
+            continue
         if is_set(value):
             return value, path
     return None, None
@@ -70,8 +72,8 @@ def construct_payload(message: dict, specs: tuple[FieldSpec, ...], traces: list[
     payload: dict[str, Any] = {}
     for spec in specs:
         raw, winner = pick_value(message, spec)
-        value = coerce(raw, spec.coerce)
-        sent = is_set(value)
+        value = raw if spec.coerce is None else coerce(raw, spec.coerce)
+        sent = value is not None and value is not UNDEFINED and is_set(value)
         if sent:
             payload[spec.dest] = js_json_value(value)
         if traces is not None:
