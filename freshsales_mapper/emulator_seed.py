@@ -212,13 +212,14 @@ def new_account(account_id: int, name: str, now: str) -> dict[str, Any]:
 
 
 def new_activity(activity_id: int, now: str) -> dict[str, Any]:
-    record: dict[str, Any] = dict.fromkeys((
+    record: dict[str, Any] = {"id": activity_id}
+    record.update(dict.fromkeys((
         "title", "start_date", "end_date", "sales_activity_type_id", "notes", "owner_id",
         "sales_activity_outcome_id", "remote_id", "import_id", "creater_id", "updater_id", "conversation_time",
         "targetable_id", "targetable_type", "latitude", "longitude", "location", "checkedin_at",
         "conversation_id", "checkedout_latitude", "checkedout_longitude", "checkedout_location",
-        "checkedout_at", "checkedin_duration", "completed_date"))
-    record.update({"id": activity_id, "created_at": now, "updated_at": now, "custom_field": {},
+        "checkedout_at", "checkedin_duration", "completed_date")))
+    record.update({"created_at": now, "updated_at": now, "custom_field": {},
                    "status": False, "targetables": []})
     return record
 
