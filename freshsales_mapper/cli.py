@@ -7,7 +7,8 @@ import dataclasses
 import json
 import os
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .inputs import EventInput, parse_events_text
 from .plan import TransformResult
@@ -131,7 +132,7 @@ def _with_steps(result: TransformResult, item: EventInput, show: Callable) -> di
 def explain_json(result: TransformResult, item: EventInput) -> dict:
     """The whole result as JSON data, with every request's key masked."""
     data = dataclasses.asdict(result)
-    for step, shown in zip(result.steps, data["steps"]):
+    for step, shown in zip(result.steps, data["steps"], strict=True):
         shown["kind"] = step.kind
         shown["request"] = request_view(step.request)
     return {"input": item.location, "metadata": item.metadata, **data}

@@ -70,8 +70,7 @@ def get_path(target: Any, path: str, segments: tuple[str, ...] | None = None) ->
             return target[path]
         # Hot path of every transform: walk plain dicts inline; anything unusual takes the full rules.
         last = len(segs) - 1
-        index = 0
-        for seg in segs:
+        for index, seg in enumerate(segs):
             if type(target) is not dict:
                 return _walk(target, segs, index)
             if seg in target:
@@ -80,7 +79,6 @@ def get_path(target: Any, path: str, segments: tuple[str, ...] | None = None) ->
                 return UNDEFINED
             else:
                 return _walk(target, segs, index)
-            index += 1
         return target
     if isinstance(target, (dict, list)):
         if _has(target, path):

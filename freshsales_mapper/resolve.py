@@ -13,9 +13,9 @@ from typing import Any
 
 from .errors import instrumentation_error
 from .jsvalue import (
+    _RADIX_LITERAL,
     MAX_SAFE_INTEGER,
     UNDEFINED,
-    _RADIX_LITERAL,
     get_path,
     is_number,
     is_set,
@@ -48,7 +48,7 @@ def pick_value(message: dict, spec: FieldSpec) -> tuple[Any, str | None]:
     if spec.single:
         value = get_path(message, spec.paths[0], spec.segments[0])
         return value, (spec.paths[0] if value is not UNDEFINED else None)
-    for path, segs in zip(spec.paths, spec.segments):
+    for path, segs in zip(spec.paths, spec.segments, strict=True):
         value = get_path(message, path, segs)
         if value is UNDEFINED or value is None:
             continue
@@ -86,7 +86,7 @@ def construct_payload(message: dict, specs: tuple[FieldSpec, ...], traces: list[
 def trace_field(message: dict, spec: FieldSpec, raw: Any, winner: str | None, value: Any, sent: bool) -> FieldTrace:
     candidates = []
     reached = True
-    for path, segs in zip(spec.paths, spec.segments):
+    for path, segs in zip(spec.paths, spec.segments, strict=True):
         found = get_path(message, path, segs)
         present = found is not UNDEFINED
         if spec.single:

@@ -1,0 +1,95 @@
+"""`python -m freshsales_mapper transform`, run as a user runs it."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+KEY = "cli-secret-key-9f8e7d"
+IDENTIFY = {"type": "identify", "traits": {"email": "a@x.io", "firstName": "Ada"}, "userId": "u1"}
+DESTINATION = {"Config": {"apiKey": KEY, "domain": "acme.myfreshworks.com"}}
+
+
+def transform(*args, stdin="", env=None):
+    proc = subprocess.run([sys.executable, "-m", "freshsales_mapper", "transform", *args], input=stdin,
+                          capture_output=True, text=True, cwd=ROOT, timeout=120, env=env)
+    return proc
+
+
+def test_processor_request_body_in_processor_items_out():
+    body = [{"message": IDENTIFY, "destination": DESTINATION, "metadata": {"jobId": 1}},
+            {"message": {"type": "page"}, "destination": DESTINATION, "metadata": {"jobId": 2}}]
+    proc = transform(stdin=json.dumps(body))
+    assert proc.returncode == 0, proc.stderr
+    items = json.loads(proc.stdout)
+    assert [i["metadata"] for i in items] == [{"jobId": 1}, {"jobId": 2}]
+    assert items[0]["output"]["endpoint"] == "https://acme.myfreshworks.com/crm/sales/api/contacts/upsert"
+    assert items[0]["output"]["body"]["JSON"]["contact"]["first_name"] == "Ada"
+    assert items[1] == {"error": "message type page not supported", "statusCode": 400, "metadata": {"jobId": 2},
+                        "statTags": items[1]["statTags"]}
+
+
+def test_single_object_and_ndjson(tmp_path):
+    one = {"message": IDENTIFY, "destination": DESTINATION, "metadata": {"n": 1}}
+    assert len(json.loads(transform(stdin=json.dumps(one)).stdout)) == 1
+    path = tmp_path / "events.ndjson"
+    path.write_text("\n".join(json.dumps({**one, "metadata": {"n": n}}) for n in range(3)) + "\n")
+    proc = transform(str(path))
+    assert [i["metadata"]["n"] for i in json.loads(proc.stdout)] == [0, 1, 2]
+
+
+def test_bare_messages_need_domain_and_key():
+    proc = transform(stdin=json.dumps(IDENTIFY))
+    assert proc.returncode == 2
+    assert "--domain" in proc.stderr and "Traceback" not in proc.stderr
+    proc = transform("--domain", "acme.myfreshworks.com", "--api-key", KEY, stdin=json.dumps([IDENTIFY, IDENTIFY]))
+    assert proc.returncode == 0
+    items = json.loads(proc.stdout)
+    assert len(items) == 2 and items[0]["output"]["headers"]["Authorization"] == f"Token token={KEY}"
+
+
+def test_api_key_from_environment_and_event_map():
+    env = {"FRESHSALES_API_KEY": KEY, "PATH": "/usr/bin:/bin"}
+    event = {"type": "track", "event": "Demo Booked", "traits": {"email": "a@x.io"}, "properties": {"lifecycleStageId": 3}}
+    proc = transform("--domain", "acme.myfreshworks.com", "--event-map", "Demo Booked=lifecycle_stage",
+                     stdin=json.dumps(event), env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)[0]["output"]["body"]["JSON"]["contact"] == {"lifecycle_stage_id": 3}
+
+
+def test_unreadable_input_names_line_and_column():
+    proc = transform(stdin='[\n  {"message": {"type": "identify"},\n   "destination": }\n]')
+    assert proc.returncode == 2
+    assert "line 3" in proc.stderr and "column" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_masked_views_never_show_the_key():
+    body = json.dumps([{"message": {**IDENTIFY, "type": "group", "traits": {"name": "Acme", "email": "a@x.io"}},
+                        "destination": DESTINATION, "metadata": {}}])
+    for view in ("requests", "curl", "explain"):
+        proc = transform("--view", view, stdin=body)
+        assert proc.returncode == 0, proc.stderr
+        assert KEY not in proc.stdout
+        assert "Token token=****8e7d" in proc.stdout
+    proc = transform("--mask-key", stdin=body)
+    assert KEY not in proc.stdout and "Token token=****8e7d" in proc.stdout
+
+
+def test_replay_file_problems_are_clear(tmp_path):
+    bad = tmp_path / "replies.json"
+    bad.write_text('{"acme": []}')
+    proc = transform("--replay", str(bad), stdin="[]")
+    assert proc.returncode == 2 and "--network" in proc.stderr
+    proc = transform("--replay", str(tmp_path / "missing.json"), stdin="[]")
+    assert proc.returncode == 2 and "cannot read" in proc.stderr
+
+
+@pytest.mark.parametrize("command", [["--help"], ["transform", "--help"]])
+def test_help_documents_the_command(command):
+    proc = subprocess.run([sys.executable, "-m", "freshsales_mapper", *command], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0
+    assert "transform" in proc.stdout
