@@ -9,7 +9,8 @@ Three resolvers share one interface, ``resolver.lookup(step) -> Reply``:
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Protocol
+from collections.abc import Iterable
+from typing import Any, Protocol
 
 from .plan import LookupStep, Placeholder, Reply
 

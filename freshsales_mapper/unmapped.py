@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from functools import lru_cache
-from typing import Any, Iterator
+from typing import Any
 
 from .plan import TransformResult, UnmappedInput
 from .resolve import ADDRESS_PARTS
