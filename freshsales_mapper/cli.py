@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib
 import json
 import os
 import sys
@@ -25,7 +26,8 @@ class InputProblem(Exception):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     try:
         return args.run(args)
@@ -36,24 +38,27 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OK
 
 
-def build_parser() -> argparse.ArgumentParser:
+# Subcommands living in their own modules, imported only when chosen (the HTTP stack is slow to import).
+OTHER_COMMANDS = {
+    "send": ("sender", "transform and really send events to Freshsales (or the local emulator)"),
+    "emulator": ("emulator", "run a local Freshsales emulator for demos and tests"),
+}
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m freshsales_mapper",
         description="See, check and send what RudderStack sends to Freshsales.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_transform(commands)
-    for name, module_name, help_text in (
-        ("send", "sender", "transform and really send events to Freshsales (or the emulator)"),
-        ("emulator", "emulator", "run a local Freshsales emulator for demos and tests"),
-    ):
-        try:
-            module = __import__(f"{__package__}.{module_name}", fromlist=["add_arguments", "run"])
-        except ModuleNotFoundError:  # TEMPORARY while the module is being written
-            continue
-        sub = commands.add_parser(name, help=help_text, description=(module.__doc__ or "").strip().splitlines()[0])
-        module.add_arguments(sub)
-        sub.set_defaults(run=module.run)
+    chosen = next((a for a in argv or [] if not a.startswith("-")), None)
+    for name, (module_name, help_text) in OTHER_COMMANDS.items():
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        if name == chosen:
+            module = importlib.import_module(f"{__package__}.{module_name}")
+            module.add_arguments(sub)
+            sub.set_defaults(run=module.run)
     return parser
 
 

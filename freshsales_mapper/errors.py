@@ -136,6 +136,9 @@ _EXPLANATIONS: tuple[tuple[str, str, str], ...] = (
 )
 
 
+_COMPILED = tuple((re.compile(pattern), explanation, fix) for pattern, explanation, fix in _EXPLANATIONS)
+
+
 def explain(error: RudderError) -> TransformFailure:
     explanation, fix = _match(error)
     retried = error.status >= 500 or error.status == 429
@@ -155,8 +158,8 @@ def _match(error: RudderError) -> tuple[str, str]:
         return ("RudderStack's transformer itself crashed on an unexpected value "
                 f"({error.message}); it answers 500, so the event is retried and fails the same way each time.",
                 "Fix the value's type in the event (for example, make `type` and `event` strings).")
-    for pattern, explanation, fix in _EXPLANATIONS:
-        if re.search(pattern, error.message):
+    for pattern, explanation, fix in _COMPILED:
+        if pattern.search(error.message):
             if error.status == 401 or "Incorrect or expired API key" in error.error_text:
                 fix = "The API key was refused: copy it again from Freshsales (Profile Settings > API Settings)."
             return explanation, fix

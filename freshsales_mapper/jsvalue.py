@@ -31,7 +31,7 @@ UNDEFINED: Any = _Undefined()
 # ECMAScript WhiteSpace + LineTerminator: what String.prototype.trim, Number() and /\s/ skip.
 JS_WHITESPACE = "\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
 JS_WHITESPACE_RUN = re.compile(f"[{JS_WHITESPACE}]+")
-_ARRAY_INDEX = re.compile(r"0|[1-9][0-9]*\Z")
+_ARRAY_INDEX = re.compile(r"(?:0|[1-9][0-9]*)\Z")
 _DECIMAL_LITERAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\Z")
 _DECIMAL_PREFIX = re.compile(r"[+-]?(?:Infinity|(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)")
 _RADIX_LITERAL = re.compile(r"0([xXoObB])([0-9a-fA-F]+)\Z")
@@ -75,8 +75,8 @@ def get_path(target: Any, path: str, segments: tuple[str, ...] | None = None) ->
                 return _walk(target, segs, index)
             if seg in target:
                 target = target[seg]
-            elif index == last:
-                return UNDEFINED
+            elif index == last or "." not in "".join(target):
+                return UNDEFINED  # no dotted key here, so no joined-key fallback can match
             else:
                 return _walk(target, segs, index)
         return target
@@ -113,6 +113,51 @@ def _joined_key(target: Any, segs: tuple[str, ...], index: int) -> tuple[Any, in
         if _has(target, prop):
             return _child(target, prop), nxt
     return UNDEFINED, index
+
+
+class MessageReader:
+    """Reads many paths of one message, resolving each shared parent object (``context.traits``) once.
+
+    Exactly ``get_path``: a parent that holds a dotted key, or an array on the way, sends its paths
+    through ``get_path`` itself, since only then can the literal-key fallbacks or index rules apply.
+    """
+
+    __slots__ = ("_parents", "message")
+
+    def __init__(self, message: Any):
+        self.message = message
+        self._parents: dict[tuple[str, ...], Any] = {}
+
+    def get(self, path: str, segments: tuple[str, ...]) -> Any:
+        node = self.parent(segments[:-1])
+        if type(node) is dict:
+            return node.get(segments[-1], UNDEFINED)
+        if node is UNDEFINED:
+            return UNDEFINED
+        return get_path(self.message, path, segments)
+
+    def parent(self, segments: tuple[str, ...]) -> Any:
+        """The object holding the leaf: a dict, ``UNDEFINED``, or ``USE_GET_PATH``."""
+        node = self._parents.get(segments, _UNRESOLVED)
+        if node is _UNRESOLVED:
+            if segments:
+                above = self.parent(segments[:-1])
+                node = _usable(above.get(segments[-1], UNDEFINED)) if type(above) is dict else above
+            else:
+                node = _usable(self.message)
+            self._parents[segments] = node
+        return node
+
+
+def _usable(node: Any) -> Any:
+    """A dict whose keys have no dots can be read by plain key; arrays and dotted keys need get_path."""
+    if type(node) is dict:
+        return USE_GET_PATH if "." in "".join(node) else node
+    return USE_GET_PATH if isinstance(node, (dict, list)) else UNDEFINED
+
+
+_UNRESOLVED = object()
+USE_GET_PATH = object()
 
 
 # --- truthiness ----------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from .jsvalue import (
     _RADIX_LITERAL,
     MAX_SAFE_INTEGER,
     UNDEFINED,
+    MessageReader,
     get_path,
     is_number,
     is_set,
@@ -43,17 +44,22 @@ def _pass_reason(value: Any) -> str:
     return "nan"
 
 
-def pick_value(message: dict, spec: FieldSpec) -> tuple[Any, str | None]:
+def pick_value(reader: MessageReader, spec: FieldSpec) -> tuple[Any, str | None]:
     """RudderStack's ``getValueFromMessage``: the raw value and the path it came from."""
     if spec.single:
-        value = get_path(message, spec.paths[0], spec.segments[0])
+        value = reader.get(spec.paths[0], spec.segments[0])
         return value, (spec.paths[0] if value is not UNDEFINED else None)
-    for path, segs in zip(spec.paths, spec.segments, strict=True):
-        value = get_path(message, path, segs)
-        if value is UNDEFINED or value is None:
-            continue
-        if is_set(value):
-            return value, path
+    for parent, leaves in spec.runs:
+        node = reader.parent(parent)
+        if node is UNDEFINED:
+            continue  # nothing under an absent parent: skip the whole run
+        for leaf, path in leaves:
+            value = node.get(leaf, UNDEFINED) if type(node) is dict else get_path(reader.message, path)
+            if type(value) is str:
+                if value:
+                    return value, path
+            elif value is not UNDEFINED and value is not None and is_set(value):
+                return value, path
     return None, None
 
 
@@ -64,30 +70,35 @@ def coerce(value: Any, how: str | None) -> Any:
     return to_number(value) if how == "toNumber" else parse_float(value)
 
 
-def construct_payload(message: dict, specs: tuple[FieldSpec, ...], traces: list[FieldTrace] | None) -> dict:
+def construct_payload(reader: MessageReader, specs: tuple[FieldSpec, ...], traces: list[FieldTrace] | None) -> dict:
     """Build the Freshsales object; raise RudderStack's error for the first required field unset.
 
     ``traces`` (when a list) receives one FieldTrace per field, in table order.
     """
     payload: dict[str, Any] = {}
     for spec in specs:
-        raw, winner = pick_value(message, spec)
+        raw, winner = pick_value(reader, spec)
         value = raw if spec.coerce is None else coerce(raw, spec.coerce)
-        sent = value is not None and value is not UNDEFINED and is_set(value)
-        if sent:
-            payload[spec.dest] = js_json_value(value)
+        if type(value) is str:  # the usual case, decided without the general checks
+            sent = value != ""
+            if sent:
+                payload[spec.dest] = value
+        else:
+            sent = value is not None and value is not UNDEFINED and is_set(value)
+            if sent:
+                payload[spec.dest] = js_json_value(value)
         if traces is not None:
-            traces.append(trace_field(message, spec, raw, winner, value, sent))
+            traces.append(trace_field(reader, spec, raw, winner, value, sent))
         if not sent and spec.required:
             raise instrumentation_error(f"Missing required value from {spec.label_json}")
     return payload
 
 
-def trace_field(message: dict, spec: FieldSpec, raw: Any, winner: str | None, value: Any, sent: bool) -> FieldTrace:
+def trace_field(reader: MessageReader, spec: FieldSpec, raw: Any, winner: str | None, value: Any, sent: bool) -> FieldTrace:
     candidates = []
     reached = True
     for path, segs in zip(spec.paths, spec.segments, strict=True):
-        found = get_path(message, path, segs)
+        found = reader.get(path, segs)
         present = found is not UNDEFINED
         if spec.single:
             outcome = "kept-as-is" if present else "missing"

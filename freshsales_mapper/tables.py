@@ -19,6 +19,9 @@ class FieldSpec:
     coerce: str | None = None
     expects: str | None = None
     doc: str | None = None
+    # The paths again, grouped into runs that share a parent object, in order, so a lookup can skip
+    # a whole run when the parent (say context.traits.address) is absent: (parent, ((leaf, path), ...)).
+    runs: tuple[tuple[tuple[str, ...], tuple[tuple[str, str], ...]], ...] = ()
 
     @property
     def label_json(self) -> str:
@@ -51,7 +54,15 @@ def _compile(entry: dict, generic: dict[str, tuple[str, ...]]) -> FieldSpec:
         paths, single, label = (sources,), True, sources
     else:
         paths, single, label = tuple(sources), False, None
+    runs: list[tuple[tuple[str, ...], list[tuple[str, str]]]] = []
+    for path in paths:
+        *parent, leaf = path.split(".")
+        if runs and runs[-1][0] == tuple(parent):
+            runs[-1][1].append((leaf, path))
+        else:
+            runs.append((tuple(parent), [(leaf, path)]))
     return FieldSpec(
+        runs=tuple((parent, tuple(leaves)) for parent, leaves in runs),
         dest=entry["dest"],
         label=label,
         paths=paths,

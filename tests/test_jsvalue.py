@@ -3,9 +3,12 @@
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from freshsales_mapper.jsvalue import (
     UNDEFINED,
+    MessageReader,
     get_path,
     is_set,
     js_json_value,
@@ -105,6 +108,7 @@ def test_path_lookup_through_non_objects_is_missing():
     assert get_path({"traits": "a string"}, "traits.email") is UNDEFINED
     assert get_path({"traits": None}, "traits.email") is UNDEFINED
     assert get_path({"a": [1]}, "a.01") is UNDEFINED  # not a canonical array index
+    assert get_path([], "0.traits") is UNDEFINED  # "0.traits" is no array index (found by hypothesis)
     assert get_path({"traits": {"email": None}}, "traits.email") is None
 
 
@@ -118,3 +122,21 @@ def test_strict_equality_does_not_mix_types():
     assert not strict_equal(True, 1)
     assert strict_equal(1, 1.0)
     assert not strict_equal({"a": 1}, {"a": 1})
+
+
+# The reader is a faster get_path for many paths of one message; it must never answer differently.
+_keys = st.sampled_from(["traits", "context", "address", "email", "a.b", "traits.email", "0", "1", "length", "x"])
+_values = st.recursive(st.one_of(st.none(), st.integers(), st.text(max_size=3)),
+                       lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(_keys, inner, max_size=4)),
+                       max_leaves=15)
+_paths = st.lists(_keys, min_size=1, max_size=4).map(".".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(message=_values, paths=st.lists(_paths, min_size=1, max_size=6))
+def test_message_reader_answers_exactly_like_get_path(message, paths):
+    reader = MessageReader(message)
+    for path in paths:
+        segments = tuple(path.split("."))
+        assert reader.get(path, segments) == get_path(message, path, segments) or (
+            reader.get(path, segments) is UNDEFINED and get_path(message, path, segments) is UNDEFINED)
