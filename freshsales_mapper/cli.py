@@ -11,6 +11,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+import orjson
+
 from .inputs import EventInput, parse_events_text
 from .plan import TransformResult
 from .resolvers import OfflineResolver, ReplayResolver, Resolver
@@ -103,16 +105,26 @@ def _add_transform(commands: Any) -> None:
 def run_transform(args: argparse.Namespace) -> int:
     resolver = _resolver(args)
     items = read_events(args)
-    out = sys.stdout
+    out = sys.stdout.buffer
     trace = args.view == "explain"
     render = _renderer(args)
-    out.write("[")
-    for index, item in enumerate(items):
+    separator = b"["
+    for item in items:
         result = transform_event(item.message, item.destination, resolver, trace=trace)
-        for n, entry in enumerate(render(result, item)):
-            out.write(("," if index or n else "") + json.dumps(entry))
-    out.write("]\n")
+        for entry in render(result, item):
+            out.write(separator + json_bytes(entry))
+            separator = b","
+    out.write(b"[]\n" if separator == b"[" else b"]\n")
+    out.flush()
     return EXIT_OK
+
+
+def json_bytes(value: Any) -> bytes:
+    """Compact JSON, as JSON.stringify writes it; orjson is fast, the stdlib takes what orjson refuses."""
+    try:
+        return orjson.dumps(value)
+    except TypeError:  # integers past 64 bits, lone surrogates
+        return json.dumps(value, separators=(",", ":")).encode("utf-8")
 
 
 def _renderer(args: argparse.Namespace) -> Callable[[TransformResult, EventInput], list]:

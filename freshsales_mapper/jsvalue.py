@@ -122,11 +122,11 @@ class MessageReader:
     through ``get_path`` itself, since only then can the literal-key fallbacks or index rules apply.
     """
 
-    __slots__ = ("_parents", "message")
+    __slots__ = ("message", "parents")
 
     def __init__(self, message: Any):
         self.message = message
-        self._parents: dict[tuple[str, ...], Any] = {}
+        self.parents: dict[tuple[str, ...], Any] = {}  # resolved parents, never None
 
     def get(self, path: str, segments: tuple[str, ...]) -> Any:
         node = self.parent(segments[:-1])
@@ -138,14 +138,14 @@ class MessageReader:
 
     def parent(self, segments: tuple[str, ...]) -> Any:
         """The object holding the leaf: a dict, ``UNDEFINED``, or ``USE_GET_PATH``."""
-        node = self._parents.get(segments, _UNRESOLVED)
+        node = self.parents.get(segments, _UNRESOLVED)
         if node is _UNRESOLVED:
             if segments:
                 above = self.parent(segments[:-1])
                 node = _usable(above.get(segments[-1], UNDEFINED)) if type(above) is dict else above
             else:
                 node = _usable(self.message)
-            self._parents[segments] = node
+            self.parents[segments] = node
         return node
 
 

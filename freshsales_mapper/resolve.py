@@ -49,8 +49,11 @@ def pick_value(reader: MessageReader, spec: FieldSpec) -> tuple[Any, str | None]
     if spec.single:
         value = reader.get(spec.paths[0], spec.segments[0])
         return value, (spec.paths[0] if value is not UNDEFINED else None)
+    known = reader.parents
     for parent, leaves in spec.runs:
-        node = reader.parent(parent)
+        node = known.get(parent)
+        if node is None:
+            node = reader.parent(parent)
         if node is UNDEFINED:
             continue  # nothing under an absent parent: skip the whole run
         for leaf, path in leaves:
