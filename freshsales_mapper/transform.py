@@ -20,6 +20,7 @@ from .errors import (
 from .jsvalue import (
     JS_WHITESPACE_RUN,
     UNDEFINED,
+    MessageReader,
     get_path,
     js_json_value,
     js_string,
@@ -51,6 +52,7 @@ class _EventRun:
 
     def __init__(self, message: dict, destination: Any, resolver: Resolver, tables: MappingTables, trace: bool):
         self.message = message
+        self.reader = MessageReader(message)
         self.destination = destination
         self.resolver = resolver
         self.tables = tables
@@ -77,7 +79,7 @@ class _EventRun:
     def payload(self, specs: tuple[FieldSpec, ...], section: str) -> dict:
         traces: list[FieldTrace] | None = [] if self.trace else None
         try:
-            return construct_payload(self.message, specs, traces)
+            return construct_payload(self.reader, specs, traces)
         finally:
             if traces:
                 for t in traces:
@@ -86,9 +88,9 @@ class _EventRun:
 
     def value(self, spec: FieldSpec, section: str) -> Any:
         """A value RudderStack reads outside constructPayload (tested with plain truthiness)."""
-        raw, winner = pick_value(self.message, spec)
+        raw, winner = pick_value(self.reader, spec)
         if self.trace:
-            t = trace_field(self.message, spec, raw, winner, raw, truthy(raw))
+            t = trace_field(self.reader, spec, raw, winner, raw, truthy(raw))
             t.section = section
             t.status = "used" if truthy(raw) else "unset"
             self.result.fields.append(t)
@@ -138,9 +140,27 @@ def transform_event(message: Any, destination: Any, resolver: Resolver, *, trace
         run.result.steps.extend(finals)
     except RudderError as err:
         run.result.error = explain(err)
-    if trace and isinstance(message, dict):
-        run.result.unmapped = find_unmapped(message, run.result)
+    if trace:
+        run.result.notes.extend(settings_notes(destination))
+        if isinstance(message, dict):
+            run.result.unmapped = find_unmapped(message, run.result)
     return run.result
+
+
+def settings_notes(destination: Any) -> list[str]:
+    """What the destination settings will do that their owner may not expect."""
+    config = destination.get("Config") if isinstance(destination, dict) else None
+    if not isinstance(config, dict):
+        return ["The destination has no Config object: RudderStack fails on such settings."]
+    notes = []
+    domain = config.get("domain", UNDEFINED)
+    if not isinstance(domain, str) or "." not in domain or "/" in domain or ":" in domain:
+        notes.append(f"RudderStack uses the domain setting as is (https://{js_string(domain)}/crm/...). The docs "
+                     "call it the subdomain, but the code needs the full host, e.g. acme.myfreshworks.com.")
+    if not truthy(config.get("apiKey", UNDEFINED)):
+        notes.append(f"There is no API key: RudderStack would send 'Authorization: Token token="
+                     f"{js_string(config.get('apiKey', UNDEFINED))}'.")
+    return notes
 
 
 def _process(run: _EventRun) -> list[FinalRequest]:

@@ -361,3 +361,14 @@ def test_processor_items_echo_metadata_and_views_mask_the_key():
     assert "test-key-1234" in curl_command(request, reveal_key=True)
     error_item = processor_items(run({"type": "page"}), {"job": 2})[0]
     assert error_item["statusCode"] == 400 and error_item["metadata"] == {"job": 2} and "statTags" in error_item
+
+
+@pytest.mark.parametrize("domain", ["acme", "https://acme.myfreshworks.com/", None])
+def test_domain_not_a_full_host_is_pointed_out(domain):
+    result = run({"type": "identify", "traits": {"email": "a@x.io"}}, {"Config": {"apiKey": "k", "domain": domain}})
+    assert any("full host" in note for note in result.notes)
+    assert result.final_requests[0].request.url.startswith(f"https://{'null' if domain is None else domain}/crm")  # JS template of null
+
+
+def test_full_host_domain_gives_no_settings_note():
+    assert not any("domain" in note for note in run({"type": "identify", "traits": {"email": "a@x.io"}}).notes)
