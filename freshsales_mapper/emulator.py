@@ -11,6 +11,7 @@ up budget; ``X-RateLimit-Reset`` is seconds until the oldest counted request lea
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import hmac
 import json
@@ -152,6 +153,7 @@ class EmulatorServer:
         self._stopping.set()  # cuts short any simulated latency
         if self._httpd is not None:
             self._httpd.shutdown()
+            self._httpd.close_connections()  # a stopped server must not keep answering on keep-alive sockets
             self._httpd.server_close()
             self._httpd = None
 
@@ -251,7 +253,26 @@ class _HttpServer(ThreadingHTTPServer):
 
     def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]):
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
         super().__init__(address, handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._connections_lock:
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._connections_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        with self._connections_lock:
+            connections = list(self._connections)
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
 
     def server_bind(self) -> None:
         # HTTPServer.server_bind resolves the host's FQDN, which can hang without DNS; we never need it.
