@@ -322,7 +322,7 @@ class BatchSender:
             return self._dry_run(outcome, item)
         resume_from = earlier.get("finals_delivered", 0) if earlier else 0
         try:
-            return self._send_event(outcome, key, item, resume_from)
+            return self._send_event(outcome, item, resume_from)
         except Exception as exc:  # a bug must not cost the event its outcome, nor the batch its journal
             logger.exception("sending event %d (%s) failed unexpectedly", index, item.location)
             outcome.status, outcome.retryable = "unknown", False
@@ -330,7 +330,7 @@ class BatchSender:
                               "have reached Freshsales: check there before sending it again")
             return self._finish(outcome, resume_from)
 
-    def _send_event(self, outcome: EventOutcome, key: str, item: EventInput, resume_from: int) -> EventOutcome:
+    def _send_event(self, outcome: EventOutcome, item: EventInput, resume_from: int) -> EventOutcome:
         try:
             client = self._client_for(item.destination)
         except ValueError as exc:  # DomainError is a ValueError too
@@ -342,7 +342,7 @@ class BatchSender:
             self._rejected(outcome, result, recorder)
             outcome.requests = recorder.entries()
             return self._finish(outcome, resume_from)
-        delivered = self._deliver(outcome, key, result.final_requests, recorder, resume_from)
+        delivered = self._deliver(outcome, result.final_requests, recorder, resume_from)
         outcome.requests = recorder.entries()
         return self._finish(outcome, delivered)
 
@@ -380,7 +380,7 @@ class BatchSender:
         stop = "" if error.message.rstrip()[-1:] in ".!?" else "."
         outcome.reason = f"RudderStack rejects the event: {error.message.rstrip()}{stop} {error.explanation}{wrote}"
 
-    def _deliver(self, outcome: EventOutcome, key: str, finals: list[FinalRequest], recorder: _Recorder,
+    def _deliver(self, outcome: EventOutcome, finals: list[FinalRequest], recorder: _Recorder,
                  resume_from: int) -> int:
         """Send the final requests in order, stopping at the first that is not delivered.
 
