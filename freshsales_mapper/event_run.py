@@ -1,0 +1,141 @@
+"""The state of transforming one event, and the JavaScript-isms every event handler shares."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import crash_error, network_error, network_instrumentation_error
+from .jsvalue import UNDEFINED, MessageReader, js_json_value, js_string, strict_equal, truthy, type_name
+from .plan import FieldTrace, FinalRequest, HttpRequest, LookupStep, TransformResult
+from .resolve import construct_payload, flatten_address, pick_value, trace_field
+from .resolvers import Resolver
+from .tables import FieldSpec, MappingTables
+
+API = "/crm/sales/api"
+CONTACT_UPSERT = f"{API}/contacts/upsert"
+ACCOUNT_UPSERT = f"{API}/sales_accounts/upsert"
+ACTIVITY_CREATE = f"{API}/sales_activities"
+ACTIVITY_TYPES = f"{API}/selector/sales_activity_types"
+LIFECYCLE_STAGES = f"{API}/selector/lifecycle_stages"
+
+
+class EventRun:
+    """State for transforming one event: the inputs, the resolver, and the result being filled."""
+
+    def __init__(self, message: dict, destination: Any, resolver: Resolver, tables: MappingTables, trace: bool):
+        self.message = message
+        self.reader = MessageReader(message)
+        self.destination = destination
+        self.resolver = resolver
+        self.tables = tables
+        self.trace = trace
+        self.result = TransformResult(event_type=None)
+        self.lookups_done = 0
+
+    # --- destination settings, read the way RudderStack reads them ------------------------------
+    @property
+    def config(self) -> dict:
+        config = self.destination.get("Config") if isinstance(self.destination, dict) else UNDEFINED
+        if not isinstance(config, dict):
+            raise crash_error(f"Cannot read properties of {js_string(config)} (reading 'apiKey')")
+        return config
+
+    def url(self, path: str) -> str:
+        return "https://" + js_string(self.config.get("domain", UNDEFINED)) + path
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": "Token token=" + js_string(self.config.get("apiKey", UNDEFINED)),
+                "Content-Type": "application/json"}
+
+    # --- field resolution --------------------------------------------------------------------------
+    def payload(self, specs: tuple[FieldSpec, ...], section: str) -> dict:
+        traces: list[FieldTrace] | None = [] if self.trace else None
+        try:
+            return construct_payload(self.reader, specs, traces)
+        finally:
+            if traces:
+                for t in traces:
+                    t.section = section
+                self.result.fields.extend(traces)
+
+    def value(self, spec: FieldSpec, section: str) -> Any:
+        """A value RudderStack reads outside constructPayload (tested with plain truthiness)."""
+        raw, winner = pick_value(self.reader, spec)
+        if self.trace:
+            t = trace_field(self.reader, spec, raw, winner, raw, truthy(raw))
+            t.section = section
+            t.status = "used" if truthy(raw) else "unset"
+            self.result.fields.append(t)
+        return raw
+
+    def user_email(self, section: str) -> Any:
+        return self.value(self.tables.user_email[0], section)
+
+    def flatten_address(self, payload: dict, section: str) -> None:
+        address = payload.get("address")
+        if not truthy(address):
+            return
+        payload["address"] = flatten_address(address)
+        if self.trace:
+            trace = next(t for t in self.result.fields if t.section == section and t.dest == "address")
+            trace.sent = payload["address"]
+            if isinstance(address, (dict, list)):
+                trace.warnings.append("flattened to \"street city state country postalCode\"; missing parts "
+                                      "become empty strings and other keys are dropped")
+            else:
+                trace.warnings.append(f"{type_word(address)} address is not an object, so RudderStack blanks it "
+                                      "to \"\" (and still sends the empty string)")
+
+    # --- calls made while transforming -----------------------------------------------------------
+    def call(self, purpose: str, lookup: str, method: str, path: str, body: Any, writes: bool,
+             name: Any = None) -> tuple[int, Any]:
+        request = HttpRequest(method, self.url(path), self.headers(), js_json_value(body) if body is not None else None)
+        step = LookupStep(purpose=purpose, request=request, writes=writes,
+                          extracted={"lookup": lookup, **({"name": name} if name is not None else {})})
+        self.result.steps.append(step)
+        step.reply = self.resolver.lookup(step)
+        self.lookups_done += 1
+        # RudderStack's HTTP wrapper: `response: data || ""`, `status: status || 500`.
+        response = step.reply.body if truthy(step.reply.body) else ""
+        return step.reply.status or 500, response
+
+    def find_named(self, lookup: str, path: str, name: Any, *, label: str, failure: str, bad_list: str) -> Any:
+        """GET a selector list and find the entry whose name is exactly ``name`` (UNDEFINED if none).
+
+        RudderStack answers a failed GET with ``failure`` and a reply without the list with ``bad_list``.
+        """
+        status, response = self.call(f"find the {label} named {js_string(name)}", lookup, "GET", path, None,
+                                     writes=False, name=name)
+        if status != 200:
+            raise_network(failure, status, response)
+        entries = prop(response, lookup)
+        if not isinstance(entries, list):
+            raise network_instrumentation_error(bad_list)
+        for entry in entries:
+            if entry is None:
+                raise crash_error("Cannot read properties of null (reading 'name')")
+            if strict_equal(prop(entry, "name"), name):
+                return entry
+        return UNDEFINED
+
+    def emit(self, path: str, body: dict, freshsales_event: str) -> FinalRequest:
+        return FinalRequest(HttpRequest("POST", self.url(path), self.headers(), body), freshsales_event)
+
+
+def prop(value: Any, key: str) -> Any:
+    """``value?.key`` on JSON data (a string or number has no such property)."""
+    if isinstance(value, dict):
+        return value.get(key, UNDEFINED)
+    return UNDEFINED
+
+
+def raise_network(prefix: str, status: int, response: Any) -> None:
+    errors = prop(response, "errors")
+    detail = prop(errors, "message")
+    code = prop(errors, "code")
+    message = f"{prefix} {js_string(detail) if truthy(detail) else ''}"
+    raise network_error(message, code if truthy(code) else "500", {"response": response, "status": status})
+
+
+def type_word(value: Any) -> str:
+    return type_name(value)[0].upper() + type_name(value)[1:]
