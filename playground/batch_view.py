@@ -1,0 +1,142 @@
+"""Many events: summary metrics, failures by reason, a chart, a filterable table, one row's detail, downloads."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from freshsales_mapper.inputs import validate_event
+
+from . import downloads, single_view, state
+from .input_panel import InputBundle
+from .pipeline import BatchReport, Settings, detail, run_batch
+from .tables import batch_frame, filter_frame, outcome_counts, reason_counts
+
+SHOWN_NUMBERS = "_shown_numbers"
+STATUSES = ("mapped", "failed", "unreadable")
+TABLE_COLUMN_CONFIG = {
+    "#": st.column_config.NumberColumn("#", width="small"),
+    "reason": st.column_config.TextColumn("reason", width="large"),
+    "shape problems": st.column_config.TextColumn("shape problems", width="medium"),
+}
+
+
+def report_for(bundle: InputBundle, settings: Settings) -> tuple[BatchReport, pd.DataFrame]:
+    def build() -> tuple[BatchReport, pd.DataFrame]:
+        report = run_batch(bundle.parsed.items, bundle.parsed.errors, settings)
+        return report, batch_frame(report)
+
+    return state.memo("batch", (bundle.key, settings.fingerprint), build)
+
+
+def render(bundle: InputBundle, settings: Settings) -> None:
+    report, frame = report_for(bundle, settings)
+    st.subheader("2 · Results")
+    _metrics(report, frame)
+    _charts(frame)
+    shown = _filtered_table(frame)
+    _downloads(report, frame)
+    st.subheader("3 · One event in detail")
+    _detail(bundle, settings, report, shown)
+
+
+def _metrics(report: BatchReport, frame: pd.DataFrame) -> None:
+    columns = st.columns(6)
+    requests = int(frame["requests"].sum())
+    side_effects = sum(1 for r in report.results for s in r.lookups if s.writes)
+    columns[0].metric("Events", len(report.items), border=True)
+    columns[1].metric("Mapped", report.mapped, border=True)
+    columns[2].metric("Failed", report.failed, border=True)
+    columns[3].metric("Unreadable", len(report.errors), border=True)
+    columns[4].metric("Requests", requests, border=True,
+                      help="Final requests RudderStack would hand to its router.")
+    columns[5].metric("Lookup writes", side_effects, border=True,
+                      help="Writes RudderStack makes itself while transforming: upserts (group events with an email, "
+                           "sales activities about a contact).")
+    kinds = frame.loc[frame["status"] != "unreadable", "type"].value_counts()
+    st.caption("By type: " + " · ".join(f"{kind} **{count}**" for kind, count in kinds.items()))
+
+
+def _charts(frame: pd.DataFrame) -> None:
+    left, right = st.columns([3, 2], gap="large")
+    with left:
+        st.markdown("**Failures by reason**")
+        reasons = reason_counts(frame)
+        if reasons.empty:
+            st.caption("No failures: every event maps.")
+        else:
+            st.dataframe(reasons, hide_index=True, column_config={
+                "reason": st.column_config.TextColumn("RudderStack's error", width="large")})
+    with right:
+        st.markdown("**Outcomes by event type**")
+        counts = outcome_counts(frame)
+        if not counts.empty:
+            st.vega_lite_chart(counts, _outcome_chart(counts))
+
+
+def _outcome_chart(counts: pd.DataFrame) -> dict:
+    """Stacked horizontal bars, events per type coloured by outcome (a plain Vega-Lite spec: quick to send)."""
+    return {
+        "mark": {"type": "bar", "tooltip": True},
+        "height": {"step": 26},
+        "encoding": {
+            "x": {"field": "events", "type": "quantitative", "aggregate": "sum", "title": "events"},
+            "y": {"field": "type", "type": "nominal", "title": None, "sort": "-x"},
+            "color": {"field": "status", "type": "nominal",
+                      "scale": {"domain": list(STATUSES), "range": ["#2e9e5b", "#d9534f", "#8c8c8c"]},
+                      "legend": {"orient": "bottom", "title": None}},
+            "order": {"field": "status"},
+        },
+    }
+
+
+def _filtered_table(frame: pd.DataFrame) -> pd.DataFrame:
+    st.markdown("**Every event**")
+    a, b, c = st.columns([2, 2, 3])
+    statuses = a.multiselect("Status", [s for s in STATUSES if (frame["status"] == s).any()], key=state.FILTER_STATUS)
+    kinds = b.multiselect("Type", sorted(k for k in frame["type"].unique() if k), key=state.FILTER_TYPE)
+    text = c.text_input("Search (input, user, event, reason)", key=state.FILTER_TEXT)
+    shown = filter_frame(frame, statuses, kinds, text or "")
+    st.session_state[SHOWN_NUMBERS] = shown["#"].tolist()
+    st.dataframe(shown, hide_index=True, key=state.BATCH_TABLE, on_select=_on_row_selected,
+                 selection_mode="single-row", height=360, column_config=TABLE_COLUMN_CONFIG)
+    st.caption(f"{len(shown)} of {len(frame)} rows · click a row to see it in detail below.")
+    return shown
+
+
+def _on_row_selected() -> None:
+    selection = st.session_state.get(state.BATCH_TABLE)
+    rows = selection.selection.rows if selection is not None else []
+    numbers = st.session_state.get(SHOWN_NUMBERS, [])
+    if rows and rows[0] < len(numbers) and not pd.isna(numbers[rows[0]]):
+        st.session_state[state.DETAIL_PICK] = int(numbers[rows[0]])
+
+
+def _downloads(report: BatchReport, frame: pd.DataFrame) -> None:
+    st.markdown("**Downloads** (all rows; the API key is masked in every file)")
+    a, b, c, d = st.columns(4)
+    a.download_button("Results (JSON)", lambda: downloads.results_json(frame), "results.json", "application/json",
+                      key="download_results_json", on_click="ignore", width="stretch")
+    b.download_button("Results (CSV)", lambda: downloads.results_csv(frame), "results.csv", "text/csv",
+                      key="download_results_csv", on_click="ignore", width="stretch")
+    c.download_button("Request plans (JSON)", lambda: downloads.plans_json(report), "request_plans.json",
+                      "application/json", key="download_plans", on_click="ignore", width="stretch")
+    d.download_button("Processor output (JSON)", lambda: downloads.processor_json(report), "processor_output.json",
+                      "application/json", key="download_processor", on_click="ignore", width="stretch")
+
+
+def _detail(bundle: InputBundle, settings: Settings, report: BatchReport, shown: pd.DataFrame) -> None:
+    numbers = [int(n) for n in shown["#"].dropna()]
+    if not numbers:
+        st.caption("No event in the filtered table.")
+        return
+    labels = dict(zip(numbers, (shown.loc[shown["#"].notna(), "#"].astype(str) + " · "
+                                + shown.loc[shown["#"].notna(), "type"] + " · "
+                                + shown.loc[shown["#"].notna(), "status"] + " · "
+                                + shown.loc[shown["#"].notna(), "user"]).tolist(), strict=True))
+    if st.session_state.get(state.DETAIL_PICK) not in labels:
+        st.session_state[state.DETAIL_PICK] = numbers[0]
+    number = st.selectbox("Event", numbers, key=state.DETAIL_PICK, format_func=labels.get)
+    item = report.items[number - 1]
+    result = state.memo("detail", (bundle.key, settings.fingerprint, number), lambda: detail(item, settings), size=16)
+    single_view.render(item, result, report.shapes[number - 1] if report.shapes else validate_event(item.message))

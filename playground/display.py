@@ -1,0 +1,76 @@
+"""How requests are shown: masked headers (the ``YOUR_API_KEY`` placeholder stays readable), cURL, processor items."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from freshsales_mapper.plan import HttpRequest, LookupStep, Placeholder, TransformResult
+from freshsales_mapper.views import TOKEN_PREFIX, curl_command, masked_headers, masked_processor_items
+
+from .pipeline import PLACEHOLDER_KEY
+
+_PLACEHOLDER_AUTH = TOKEN_PREFIX + PLACEHOLDER_KEY
+
+
+def shown_headers(headers: dict[str, str]) -> dict[str, str]:
+    if headers.get("Authorization") == _PLACEHOLDER_AUTH:
+        return dict(headers)
+    return masked_headers(headers)
+
+
+def shown_request(request: HttpRequest) -> HttpRequest:
+    return HttpRequest(request.method, request.url, shown_headers(request.headers), request.body)
+
+
+def request_dict(request: HttpRequest) -> dict:
+    shown = shown_request(request)
+    return {"method": shown.method, "url": shown.url, "headers": shown.headers, "body": shown.body}
+
+
+def curl(request: HttpRequest) -> str:
+    # The headers are masked already, so "reveal" only keeps the placeholder as typed.
+    return curl_command(shown_request(request), reveal_key=True)
+
+
+def processor_items(result: TransformResult, metadata: Any) -> list[dict]:
+    items = masked_processor_items(result, metadata)
+    for item in items:
+        output = item.get("output")
+        if output is not None:
+            output["headers"] = shown_headers(output["headers"])
+    return items
+
+
+def placeholders_in(value: Any) -> list[str]:
+    """Placeholder ids (``{{contact.id}}``) anywhere inside a request body, in order, once each."""
+    found: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, Placeholder):
+            if str(node) not in found:
+                found.append(str(node))
+        elif isinstance(node, dict):
+            for child in node.values():
+                walk(child)
+        elif isinstance(node, list):
+            for child in node:
+                walk(child)
+
+    walk(value)
+    return found
+
+
+def json_text(value: Any) -> str:
+    """A value as JSON, so that ``"42"`` and ``42`` look different (RudderStack treats them differently)."""
+    if value is None:
+        return ""
+    try:
+        return json.dumps(value, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def step_title(number: int, step: Any) -> str:
+    kind = "lookup while transforming" if isinstance(step, LookupStep) else "request RudderStack delivers"
+    return f"Step {number} · {kind} · {step.request.method} {step.request.path}"

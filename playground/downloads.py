@@ -1,0 +1,64 @@
+"""What the download buttons hand out. Built from previews, so the API key in them is masked by construction."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+import pandas as pd
+
+from freshsales_mapper.plan import LookupStep, TransformResult
+
+from .display import processor_items, request_dict
+from .pipeline import BatchReport
+
+
+def _json_bytes(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, indent=1, default=str).encode("utf-8")
+
+
+def results_json(frame: pd.DataFrame) -> bytes:
+    """The events table, one object per input entry."""
+    records = json.loads(frame.to_json(orient="records", force_ascii=False))
+    return _json_bytes(records)
+
+
+def results_csv(frame: pd.DataFrame) -> bytes:
+    return frame.to_csv(index=False).encode("utf-8")
+
+
+def _plan_entry(result: TransformResult) -> dict:
+    steps = []
+    for step in result.steps:
+        entry: dict[str, Any] = {"kind": step.kind}
+        if isinstance(step, LookupStep):
+            entry.update(purpose=step.purpose, writes=step.writes,
+                         offline_note=step.reply.note if step.reply is not None else "")
+        else:
+            entry["freshsales_event"] = step.freshsales_event
+        entry["request"] = request_dict(step.request)
+        steps.append(entry)
+    plan: dict[str, Any] = {"steps": steps}
+    if result.error is not None:
+        plan["error"] = dataclasses.asdict(result.error)
+    return plan
+
+
+def plans_json(report: BatchReport) -> bytes:
+    """Each event's request plan (lookups and final requests, headers masked), then the unreadable inputs."""
+    entries: list[dict] = []
+    for item, result in zip(report.items, report.results, strict=True):
+        entries.append({"#": item.index + 1, "input": item.location, "type": result.event_type,
+                        **_plan_entry(result)})
+    entries += [{"#": None, "input": e.location, "unreadable": e.message, "line": e.line, "column": e.column}
+                for e in report.errors]
+    return _json_bytes(entries)
+
+
+def processor_json(report: BatchReport) -> bytes:
+    """RudderStack's processor response for the batch (one item per delivered request or error), key masked."""
+    items: list[dict] = []
+    for item, result in zip(report.items, report.results, strict=True):
+        items += processor_items(result, item.metadata)
+    return _json_bytes(items)

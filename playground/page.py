@@ -1,0 +1,35 @@
+"""The whole page, top to bottom: settings (sidebar), events, then one event or the batch, then sending."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from freshsales_mapper.inputs import validate_event
+
+from . import batch_view, input_panel, settings_panel, single_view, state
+from .pipeline import detail
+
+INTRO = ("See exactly what RudderStack sends to Freshsales for your events: which source key won for each "
+         "field, what was dropped and why, and the requests, side by side. Nothing leaves this page in "
+         "Preview mode.")
+
+
+def render() -> None:
+    state.init_defaults()
+    settings = settings_panel.render()
+    st.title("Freshsales mapper playground")
+    st.caption(INTRO)
+    bundle = input_panel.render()
+    parsed = bundle.parsed
+    if settings.mode != "Preview" and parsed.items:
+        from . import send_panel  # the sender is only needed once someone sends
+
+        send_panel.render(bundle, settings)
+    if len(parsed.items) == 1 and not parsed.errors:
+        item = parsed.items[0]
+        st.subheader("2 · What RudderStack sends")
+        result = state.memo("detail", (bundle.key, settings.fingerprint, 1), lambda: detail(item, settings), size=16)
+        shapes = state.memo("shape", bundle.key, lambda: validate_event(item.message))
+        single_view.render(item, result, shapes)
+    elif parsed.items or parsed.errors:
+        batch_view.render(bundle, settings)

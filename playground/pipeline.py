@@ -1,0 +1,290 @@
+"""From input text and sidebar settings to what the page shows, without Streamlit.
+
+Previews never carry the real API key: they are built with ``Settings.key_token`` (the masked key, or
+``YOUR_API_KEY`` when none is given), and a processor body's own key is masked before transforming. So
+nothing derived from a preview (tables, plans, downloads, caches) can leak the key, whatever shows it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import gc
+import hashlib
+import json
+import os
+import pickle
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from freshsales_mapper.inputs import (
+    EventInput,
+    InputError,
+    ParsedInput,
+    ShapeError,
+    parse_csv_text,
+    parse_events_text,
+    validate_destination,
+    validate_event,
+)
+from freshsales_mapper.plan import TransformResult
+from freshsales_mapper.resolvers import OfflineResolver
+from freshsales_mapper.secret import mask_key
+from freshsales_mapper.transform import transform_event
+
+PLACEHOLDER_KEY = "YOUR_API_KEY"
+DEFAULT_DOMAIN = "acme.myfreshworks.com"
+MAPPING_TARGETS = ("sales_activity", "lifecycle_stage")
+CSV_SUFFIXES = (".csv",)
+
+_RESOLVER = OfflineResolver()
+
+
+def preview_key(api_key: str | None) -> str:
+    """What previews put where the key goes: the masked key, or a visible placeholder when there is none."""
+    return mask_key(api_key) if api_key else PLACEHOLDER_KEY
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The sidebar's destination settings, as previews use them (never the real key)."""
+
+    domain: str = DEFAULT_DOMAIN
+    key_token: str = PLACEHOLDER_KEY
+    mappings: tuple[tuple[str, str], ...] = ()
+    mode: str = "Preview"
+
+    def destination(self) -> dict:
+        config: dict[str, Any] = {"apiKey": self.key_token, "domain": self.domain}
+        if self.mappings:
+            config["rudderEventsToFreshsalesEvents"] = [{"from": f, "to": t} for f, t in self.mappings]
+        return {"Config": config}
+
+    @property
+    def fingerprint(self) -> tuple:
+        """What a preview depends on (the mode does not change a preview)."""
+        return (self.domain, self.key_token, self.mappings)
+
+
+def digest(text: str | bytes) -> str:
+    data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def parse_input(text: str, source: str) -> ParsedInput:
+    """CSV for a ``.csv`` source name, JSON / NDJSON / processor bodies otherwise."""
+    if source.lower().endswith(CSV_SUFFIXES):
+        return parse_csv_text(text, source)
+    return parse_events_text(text, source)
+
+
+def decode_upload(data: bytes, name: str) -> tuple[str | None, InputError | None]:
+    """Uploaded bytes as text, or an error saying where the file stops being UTF-8."""
+    try:
+        return data.decode("utf-8-sig"), None
+    except UnicodeDecodeError as exc:
+        return None, InputError(f"{name} is not UTF-8 text (first bad byte at offset {exc.start}); "
+                                "save it as UTF-8 and upload it again", location=name)
+
+
+def masked_destination(destination: Any) -> Any:
+    """A processor body's own destination with its API key masked (all else kept, oddities included)."""
+    if not isinstance(destination, dict):
+        return destination
+    config = destination.get("Config")
+    if not isinstance(config, dict) or not isinstance(config.get("apiKey"), str) or not config["apiKey"]:
+        return destination
+    return {**destination, "Config": {**config, "apiKey": mask_key(config["apiKey"])}}
+
+
+def preview_destination(item: EventInput, settings: Settings) -> Any:
+    return settings.destination() if item.destination is None else masked_destination(item.destination)
+
+
+def detail(item: EventInput, settings: Settings) -> TransformResult:
+    """The full trace for one event, offline (lookups answered with placeholders)."""
+    return transform_event(copy.deepcopy(item.message), preview_destination(item, settings), _RESOLVER, trace=True)
+
+
+def settings_problems(settings: Settings) -> list[ShapeError]:
+    return validate_destination(settings.destination()["Config"])
+
+
+def own_destination_summary(destination: Any) -> str:
+    """One line naming what a processor body's destination sets (key masked)."""
+    config = destination.get("Config") if isinstance(destination, dict) else None
+    if not isinstance(config, dict):
+        return "a destination without a Config object"
+    key = config.get("apiKey")
+    mappings = config.get("rudderEventsToFreshsalesEvents")
+    parts = [f"domain {config.get('domain')!s}", f"API key {mask_key(key) if key else '(none)'}"]
+    if isinstance(mappings, list) and mappings:
+        parts.append(f"{len(mappings)} event mapping(s)")
+    return ", ".join(parts)
+
+
+# ---------------------------------------------------------------------------------------------
+# Many events
+
+STATUS_MAPPED, STATUS_FAILED, STATUS_UNREADABLE = "mapped", "failed", "unreadable"
+_EMAIL_PATHS = (("traits", "email"), ("context", "traits", "email"), ("properties", "email"))
+
+
+def _user_of(message: Any) -> str:
+    """A handle to find the event by: its email where RudderStack looks first, else the user id."""
+    if not isinstance(message, dict):
+        return ""
+    for path in _EMAIL_PATHS:
+        node: Any = message
+        for key in path:
+            node = node.get(key) if isinstance(node, dict) else None
+        if isinstance(node, str) and node:
+            return node
+    user = message.get("userId") or message.get("anonymousId")
+    return user if isinstance(user, str) else ("" if user is None else json.dumps(user))
+
+
+def _disposition(error: Any) -> str:
+    if error is None:
+        return "delivers"
+    return f"{'retries' if error.disposition == 'retried' else 'drops'} ({error.status})"
+
+
+def _kind_of(message: Any, result: TransformResult) -> tuple[str, str]:
+    kind = result.event_type
+    if kind is None and isinstance(message, dict):
+        raw = message.get("type")
+        kind = raw if isinstance(raw, str) and raw else ("(none)" if raw in (None, "") else json.dumps(raw))
+    event = message.get("event") if isinstance(message, dict) and kind == "track" else None
+    return kind or "(none)", event if isinstance(event, str) else ("" if event is None else json.dumps(event))
+
+
+@dataclass
+class BatchReport:
+    """Every input entry once: events in input order, then whatever could not be read."""
+
+    items: list[EventInput]
+    results: list[TransformResult]  # without traces; ``detail`` gives one event's trace
+    shapes: list[list[ShapeError]]
+    errors: list[InputError]
+    columns: dict[str, list] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> int:
+        return sum(1 for r in self.results if r.error is not None)
+
+    @property
+    def mapped(self) -> int:
+        return len(self.results) - self.failed
+
+
+# Checking the event shape (jsonschema) costs about twice as much as the transform itself, so a large
+# batch has a forked child check most events while this process transforms them all and checks the rest.
+FORK_AT = 2000  # events; below this a fork costs more than it saves
+CHILD_SHARE = 0.7  # of the shape checks (the parent also transforms every event)
+
+
+class _ForkedShapes:
+    """``validate_event`` over some messages in a forked child; ``result()`` is None if that did not work."""
+
+    def __init__(self, messages: Sequence[Any]):
+        validate_event({})  # build the validator before forking, so the child only computes
+        self.count = len(messages)
+        read, write = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:  # the child: compute, hand the problems back, and leave without cleanup
+            code = 1
+            try:
+                os.close(read)
+                found = [(i, problems) for i, m in enumerate(messages) if (problems := validate_event(m))]
+                with os.fdopen(write, "wb") as out:
+                    out.write(pickle.dumps(found, protocol=pickle.HIGHEST_PROTOCOL))
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(write)
+        self.fd = read
+
+    def result(self) -> list[list[ShapeError]] | None:
+        with os.fdopen(self.fd, "rb") as pipe:
+            data = pipe.read()
+        _, status = os.waitpid(self.pid, 0)
+        if status != 0 or not data:
+            return None
+        shapes: list[list[ShapeError]] = [[] for _ in range(self.count)]
+        for index, problems in pickle.loads(data):
+            shapes[index] = problems
+        return shapes
+
+
+def _start_shape_checks(messages: list[Any]) -> tuple[_ForkedShapes | None, int]:
+    """Hand the first share of the checks to a child when that pays; returns it and where ours start."""
+    if len(messages) < FORK_AT or not hasattr(os, "fork"):
+        return None, 0
+    split = int(len(messages) * CHILD_SHARE)
+    try:
+        return _ForkedShapes(messages[:split]), split
+    except OSError:
+        return None, 0
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Tens of thousands of long-lived results: the cyclic GC's passes would find nothing to free."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def run_batch(items: Sequence[EventInput], errors: Sequence[InputError], settings: Settings) -> BatchReport:
+    """Transform every event without traces (fast), check every event's shape, build the table's columns."""
+    with _collector_paused():
+        return _run_batch(items, errors, settings)
+
+
+def _run_batch(items: Sequence[EventInput], errors: Sequence[InputError], settings: Settings) -> BatchReport:
+    destination = settings.destination()
+    messages = [item.message for item in items]
+    child, ours_from = _start_shape_checks(messages)
+    results = [transform_event(item.message, destination if item.destination is None
+                               else masked_destination(item.destination), _RESOLVER, trace=False)
+               for item in items]
+    shapes = [validate_event(m) for m in messages[ours_from:]]
+    if child is not None:
+        theirs = child.result()
+        shapes = (theirs if theirs is not None else [validate_event(m) for m in messages[:ours_from]]) + shapes
+    cols: dict[str, list] = {name: [] for name in (
+        "#", "input", "type", "event", "user", "status", "requests", "lookups", "shape problems", "reason",
+        "RudderStack", "destination")}
+    for item, result, shape in zip(items, results, shapes, strict=True):
+        kind, event = _kind_of(item.message, result)
+        error = result.error
+        lookups = result.lookups
+        cols["#"].append(item.index + 1)
+        cols["input"].append(item.location)
+        cols["type"].append(kind)
+        cols["event"].append(event)
+        cols["user"].append(_user_of(item.message))
+        cols["status"].append(STATUS_FAILED if error else STATUS_MAPPED)
+        cols["requests"].append(len(result.steps) - len(lookups))
+        cols["lookups"].append(", ".join(("writes " if s.writes else "reads ") + s.request.path for s in lookups))
+        cols["shape problems"].append("; ".join(str(s) for s in shape))
+        cols["reason"].append(error.message if error else "")
+        cols["RudderStack"].append(_disposition(error))
+        cols["destination"].append("own (processor body)" if item.destination is not None else "sidebar settings")
+    for problem in errors:
+        cols["#"].append(None)
+        cols["input"].append(problem.location or "input")
+        for name in ("type", "event", "user", "lookups", "shape problems"):
+            cols[name].append("")
+        cols["status"].append(STATUS_UNREADABLE)
+        cols["requests"].append(0)
+        cols["reason"].append(problem.message)
+        cols["RudderStack"].append("never receives it")
+        cols["destination"].append("")
+    return BatchReport(list(items), results, shapes, list(errors), cols)

@@ -1,0 +1,90 @@
+"""One send of one batch, run in a background thread so that reruns of the page never interrupt it.
+
+The page only reads a job's progress. A job owns its journal file: starting the same job again resumes
+it (the sender skips what the journal says was delivered, and never resends an unknown outcome).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from freshsales_mapper.inputs import EventInput
+from freshsales_mapper.sender import BatchSender, EventOutcome, summarize
+
+ClientMaker = Callable[[], object]  # () -> FreshsalesClient, made in the worker thread
+
+
+@dataclass
+class SendJob:
+    batch_id: str
+    target: str  # for people: "the sandbox at http://127.0.0.1:…" / "acme.myfreshworks.com"
+    journal_path: str
+    total: int
+    runs: int = 0
+    done: int = 0
+    outcomes: list[EventOutcome] = field(default_factory=list)
+    error: str | None = None  # the run stopped before every event had an outcome
+    started_at: float = 0.0
+    finished_at: float = 0.0
+    _thread: threading.Thread | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def counts(self) -> dict[str, int]:
+        with self._lock:
+            return summarize(list(self.outcomes))["by_status"]
+
+    @property
+    def complete(self) -> bool:
+        """Every event has an outcome and none is worth resuming (failed ones are)."""
+        if self.running or self.error or len(self.outcomes) < self.total:
+            return False
+        return all(o.status != "failed" for o in self.outcomes)
+
+    def start(self, items: list[EventInput], make_client: ClientMaker) -> None:
+        """Send (or resume) in a thread; a job that is running is never started twice."""
+        with self._lock:
+            if self.running:
+                return
+            self.runs += 1
+            self.done, self.outcomes, self.error = 0, [], None
+            self.started_at, self.finished_at = time.monotonic(), 0.0
+            self._thread = threading.Thread(target=self._run, args=(items, make_client),
+                                            name=f"playground-send-{self.batch_id[:8]}", daemon=True)
+            self._thread.start()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return not self.running
+
+    def snapshot(self) -> tuple[int, list[EventOutcome]]:
+        with self._lock:
+            return self.done, list(self.outcomes)
+
+    def _progress(self, done: int, _total: int, outcome: EventOutcome) -> None:
+        with self._lock:
+            self.done = done
+            self.outcomes.append(outcome)
+
+    def _run(self, items: list[EventInput], make_client: ClientMaker) -> None:
+        client = None
+        try:
+            client = make_client()
+            outcomes = BatchSender(client, journal_path=self.journal_path, on_progress=self._progress).send(items)
+            with self._lock:
+                self.outcomes, self.done = outcomes, len(outcomes)
+        except Exception as exc:  # shown on the page; the journal keeps what was done
+            with self._lock:
+                self.error = f"{type(exc).__name__}: {exc}"
+        finally:
+            if client is not None:
+                client.close()
+            self.finished_at = time.monotonic()

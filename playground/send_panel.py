@@ -1,0 +1,231 @@
+"""Sending the batch to the Sandbox or to Freshsales: confirmation, progress, responses, resume, no double sends.
+
+Guards against sending twice: the send runs in a thread owned by a ``SendJob`` kept in session state;
+while it runs the button is disabled and any further click is refused; once every event is delivered a
+click says "already sent" and only the explicit "Send again" button sends the batch once more. A
+failed or interrupted send resumes from its journal (a file in this session's temp dir), so delivered
+events are not sent again. The real API key is read from session state only here, when the client is
+made for a Live send, and goes nowhere but into that client.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tempfile
+import time
+from collections.abc import Callable
+
+import pandas as pd
+import streamlit as st
+
+from freshsales_mapper.client import DomainError, FreshsalesClient, normalize_domain
+from freshsales_mapper.inputs import EventInput
+
+from . import sandbox, state
+from .display import json_text
+from .input_panel import InputBundle
+from .pipeline import Settings, digest, masked_destination
+from .send_job import SendJob
+
+JOBS = "_send_jobs"  # batch id -> SendJob
+GENERATION = "_send_generation"  # batch id -> how many times "send again" was asked
+TEMP_DIR = "_send_dir"
+START_AGAIN = "_send_again_requested"  # set by the "Send again" button's callback
+OUTCOME_PICK = "send_outcome_pick"
+POLL_SECONDS = 0.2
+STATUS_ORDER = ("delivered", "failed", "unknown", "skipped")
+
+
+def _temp_dir() -> str:
+    path = st.session_state.get(TEMP_DIR)
+    if not path or not os.path.isdir(path):
+        path = tempfile.mkdtemp(prefix="freshsales-playground-")
+        st.session_state[TEMP_DIR] = path
+    return path
+
+
+def _target(settings: Settings) -> tuple[str, str, str | None]:
+    """(identity of the receiving end, how people call it, a problem that blocks sending)."""
+    if settings.mode == "Sandbox":
+        server = sandbox.ensure()
+        return f"sandbox:{server.base_url}:{id(server)}", f"the sandbox at {server.base_url}", None
+    try:
+        host = normalize_domain(settings.domain)
+    except DomainError as exc:
+        return "live:?", settings.domain, f"Cannot send: {exc}."
+    if not state.api_key():
+        return f"live:{host}", host, "Enter your Freshsales API key in the sidebar (and press Enter) to send."
+    return f"live:{host}", host, None
+
+
+def _items_to_send(bundle: InputBundle, settings: Settings) -> list[EventInput]:
+    """The events with the destinations their transforms use (keys masked: the client holds the real one)."""
+    destination = settings.destination()
+    return [dataclasses.replace(item, destination=destination if item.destination is None
+                                else masked_destination(item.destination)) for item in bundle.parsed.items]
+
+
+def _client_maker(settings: Settings, host: str) -> Callable[[], FreshsalesClient]:
+    if settings.mode == "Sandbox":
+        server, key = sandbox.ensure(), sandbox.key()
+        return lambda: FreshsalesClient("acme.myfreshworks.com", key, base_url=server.base_url,
+                                        rate_limit_per_minute=None, rate_limit_per_hour=None, max_retries=2,
+                                        backoff_factor=0.1)
+    api_key = state.api_key() or ""
+    return lambda: FreshsalesClient(host, api_key)
+
+
+def render(bundle: InputBundle, settings: Settings) -> None:
+    count = len(bundle.parsed.items)
+    with st.container(border=True):
+        st.subheader("Send" + (" to the Sandbox" if settings.mode == "Sandbox" else " to Freshsales (Live)"))
+        identity, where, blocker = _target(settings)
+        batch_id = digest(repr((bundle.key, settings.fingerprint, identity)))
+        generation = st.session_state.setdefault(GENERATION, {}).get(batch_id, 0)
+        jobs: dict[str, SendJob] = st.session_state.setdefault(JOBS, {})
+        job = jobs.get(f"{batch_id}/{generation}")
+        if settings.mode == "Live":
+            st.warning(f"Live mode writes real records to **{where}** with your API key. Every event goes to this "
+                       "domain, including processor bodies that name another.", icon=":material/warning:")
+        else:
+            st.caption(f"Events go to {where}: a local Freshsales emulator with real ids, errors and lookups.")
+        if blocker:
+            st.error(blocker, icon=":material/block:")
+        confirmed = True
+        if settings.mode == "Live":
+            confirmed = st.checkbox(f"I understand this writes to {where}", key=state.LIVE_CONFIRM)
+        busy = any(j.running for j in jobs.values())
+        label = f"Send {count} event(s)" if job is None or job.complete else f"Resume sending ({job.total} event(s))"
+        clicked = st.button(label, key=state.SEND_BUTTON, type="primary",
+                            disabled=bool(blocker) or not confirmed or busy)
+        again = st.session_state.pop(START_AGAIN, None) == batch_id
+        if (clicked or again) and not blocker and confirmed:
+            job = _on_send(bundle, settings, batch_id, generation, where, job, jobs, busy)
+        if job is not None:
+            _follow(job)
+            _show(job)
+            if job.complete:
+                st.button("Send again (sends every event once more)", key=state.SEND_AGAIN,
+                          disabled=bool(blocker) or not confirmed, on_click=_ask_send_again, args=(batch_id,))
+        if settings.mode == "Sandbox":
+            _sandbox_records()
+
+
+def _ask_send_again(batch_id: str) -> None:
+    """A new generation of the batch: a fresh job and journal, so every event is sent once more."""
+    generations = st.session_state.setdefault(GENERATION, {})
+    generations[batch_id] = generations.get(batch_id, 0) + 1
+    st.session_state[START_AGAIN] = batch_id
+
+
+def _on_send(bundle: InputBundle, settings: Settings, batch_id: str, generation: int, where: str,
+             job: SendJob | None, jobs: dict[str, SendJob], busy: bool) -> SendJob | None:
+    if busy:
+        st.info("A send is already running; it was not started twice.", icon=":material/hourglass_top:")
+        return job
+    if job is not None and job.complete:
+        st.info("Already sent: every event of this batch has an outcome and none failed. Nothing was sent again; "
+                "use **Send again** below to send it once more.", icon=":material/done_all:")
+        return job
+    return _start(bundle, settings, f"{batch_id}/{generation}", where, jobs, job)
+
+
+def _start(bundle: InputBundle, settings: Settings, job_id: str, where: str, jobs: dict[str, SendJob],
+           job: SendJob | None) -> SendJob:
+    if job is None:
+        journal = os.path.join(_temp_dir(), job_id.replace("/", "-") + ".journal.jsonl")
+        job = SendJob(job_id, where, journal, len(bundle.parsed.items))
+        jobs[job_id] = job
+    host = where if settings.mode == "Live" else ""
+    job.start(_items_to_send(bundle, settings), _client_maker(settings, host))
+    return job
+
+
+def _follow(job: SendJob) -> None:
+    """A progress bar until the job ends (a rerun meanwhile just picks the bar up again)."""
+    if not job.running:
+        return
+    bar = st.progress(0.0, text=f"Sending to {job.target}…")
+    while job.running:
+        done, _ = job.snapshot()
+        bar.progress(done / max(job.total, 1), text=f"Sending to {job.target}: {done} of {job.total} event(s)")
+        time.sleep(POLL_SECONDS)
+    bar.progress(1.0, text=f"Finished: {job.total} event(s)")
+
+
+def _show(job: SendJob) -> None:
+    done, outcomes = job.snapshot()
+    if job.error:
+        st.error(f"The send stopped after {done} of {job.total} event(s): {job.error}. Click the button again to "
+                 "resume; delivered events are not resent.", icon=":material/error:")
+    if not outcomes:
+        return
+    counts = {s: sum(1 for o in outcomes if o.status == s) for s in STATUS_ORDER}
+    requests = sum(1 for o in outcomes for r in o.requests if r.get("status") is not None)
+    columns = st.columns(5)
+    for column, status in zip(columns, STATUS_ORDER, strict=False):
+        column.metric(status.capitalize(), counts[status], border=True)
+    columns[4].metric("HTTP requests", requests, border=True)
+    seconds = max(job.finished_at - job.started_at, 0.0) if job.finished_at else 0.0
+    summary = f"Run {job.runs} to {job.target}: {len(outcomes)} of {job.total} event(s) have an outcome"
+    st.caption(summary + (f" in {seconds:.1f} s." if seconds else "."))
+    if counts["failed"]:
+        st.warning(f"{counts['failed']} event(s) failed. Fix the cause and click **Resume sending**: events already "
+                   "delivered are not sent again.", icon=":material/replay:")
+    if counts["unknown"]:
+        st.warning(f"{counts['unknown']} event(s) have an unknown outcome (a sales activity was sent but no answer "
+                   "came back). They are never resent automatically: check Freshsales first.",
+                   icon=":material/help:")
+    st.dataframe(_outcome_frame(outcomes), hide_index=True, height=min(36 * (len(outcomes) + 1), 320),
+                 column_config={"reason": st.column_config.TextColumn("reason", width="large")})
+    _responses(outcomes)
+
+
+def _sandbox_records() -> None:
+    server = sandbox.running()
+    if server is None:
+        return
+    contacts, accounts, activities = server.contacts(), server.accounts(), server.activities()
+    with st.expander(f"Records in the sandbox: {len(contacts)} contacts · {len(accounts)} sales accounts · "
+                     f"{len(activities)} sales activities"):
+        for title, records in (("Contacts", contacts), ("Sales accounts", accounts), ("Sales activities", activities)):
+            if records:
+                st.markdown(f"**{title}**")
+                st.dataframe(_records_frame(records), hide_index=True, height=min(36 * (len(records) + 1), 250))
+
+
+def _records_frame(records: list[dict]) -> pd.DataFrame:
+    """Stored records with every non-text value as JSON text, so any mix of types displays."""
+    rows = [{k: v if isinstance(v, str) else json_text(v) for k, v in r.items()} for r in records]
+    return pd.DataFrame(rows).astype("object")
+
+
+def _outcome_frame(outcomes: list) -> pd.DataFrame:
+    return pd.DataFrame({
+        "#": [o.index + 1 for o in outcomes],
+        "input": [o.location for o in outcomes],
+        "status": [o.status for o in outcomes],
+        "HTTP": [o.http_status for o in outcomes],
+        "record id": [o.record_id for o in outcomes],
+        "reason": [o.reason for o in outcomes],
+    }).astype({"HTTP": "Int64", "record id": "Int64"})
+
+
+def _responses(outcomes: list) -> None:
+    numbers = [o.index + 1 for o in outcomes]
+    pick = st.selectbox("Freshsales' responses for event", numbers, key=OUTCOME_PICK,
+                        format_func=lambda n: f"#{n} · {outcomes[n - 1].status} · {outcomes[n - 1].location}")
+    outcome = outcomes[(pick or 1) - 1]
+    if not outcome.requests:
+        st.caption("No HTTP request was made for this event" + (f": {outcome.reason}" if outcome.reason else "."))
+    for number, request in enumerate(outcome.requests, 1):
+        status = request.get("status")
+        line = f"{number}. {request.get('kind')} · {request.get('method')} {request.get('url')} → " + (
+            f"HTTP {status}" if status is not None else "no answer")
+        (st.success if request.get("ok") else st.error)(line + (f" — {request['message']}" if not request.get("ok")
+                                                                and request.get("message") else ""))
+    if outcome.response is not None:
+        record = f" (record id {outcome.record_id})" if outcome.record_id is not None else ""
+        with st.expander(f"Freshsales' answer to the last request{record}"):
+            st.json(outcome.response, expanded=2)
