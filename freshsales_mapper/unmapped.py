@@ -87,6 +87,9 @@ def _hint(path: str, event_type: str | None) -> str:
     near = _known_keys().get(_fold(key))
     if near and near != key:
         return f"close to {near}, which is read: key names are case-sensitive"
+    with_id = _known_keys().get(_fold(key) + "id")
+    if with_id:
+        return f"the code reads {with_id}: Freshsales takes the id here, not a name or label"
     kind = event_type or "this"
     if event_type == "track" and not path.startswith("properties"):
         return "track events read traits only for the user's email (to find the contact)"

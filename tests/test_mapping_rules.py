@@ -342,6 +342,13 @@ def test_unmapped_inputs_have_hints():
     assert "traits.email" not in hints and "traits.address.city" not in hints
 
 
+def test_a_name_where_an_id_is_read_is_pointed_at_the_id_field():
+    result = run({"type": "group", "traits": {"name": "Acme", "industryType": "Logistics", "owner": "Kim"}})
+    hints = {u.path: u.hint for u in result.unmapped}
+    assert "industryTypeId" in hints["traits.industryType"]
+    assert "ownerId" in hints["traits.owner"]
+
+
 def test_doc_vs_code_notes_are_on_the_fields():
     result = run({"type": "identify", "traits": {"email": "a@x.io"}})
     assert "docs" in field(result, "external_id").doc_note
