@@ -12,7 +12,7 @@ from .input_panel import InputBundle
 from .pipeline import BatchReport, Settings, detail, run_batch
 from .tables import batch_frame, filter_frame, outcome_counts, reason_counts
 
-SHOWN_NUMBERS = "_shown_numbers"
+LAST_SELECTION = "_last_table_selection"  # the row last followed, so the picker can move on from it
 STATUSES = ("mapped", "failed", "unreadable")
 TABLE_COLUMN_CONFIG = {
     "#": st.column_config.NumberColumn("#", width="small"),
@@ -97,19 +97,20 @@ def _filtered_table(frame: pd.DataFrame) -> pd.DataFrame:
     kinds = b.multiselect("Type", sorted(k for k in frame["type"].unique() if k), key=state.FILTER_TYPE)
     text = c.text_input("Search (input, user, event, reason)", key=state.FILTER_TEXT)
     shown = filter_frame(frame, statuses, kinds, text or "")
-    st.session_state[SHOWN_NUMBERS] = shown["#"].tolist()
-    st.dataframe(shown, hide_index=True, key=state.BATCH_TABLE, on_select=_on_row_selected,
-                 selection_mode="single-row", height=360, column_config=TABLE_COLUMN_CONFIG)
+    event = st.dataframe(shown, hide_index=True, key=state.BATCH_TABLE, on_select="rerun",
+                         selection_mode="single-row", height=360, column_config=TABLE_COLUMN_CONFIG)
+    _follow_selection(shown, list(event.selection.rows))
     st.caption(f"{len(shown)} of {len(frame)} rows · click a row to see it in detail below.")
     return shown
 
 
-def _on_row_selected() -> None:
-    selection = st.session_state.get(state.BATCH_TABLE)
-    rows = selection.selection.rows if selection is not None else []
-    numbers = st.session_state.get(SHOWN_NUMBERS, [])
-    if rows and rows[0] < len(numbers) and not pd.isna(numbers[rows[0]]):
-        st.session_state[state.DETAIL_PICK] = int(numbers[rows[0]])
+def _follow_selection(shown: pd.DataFrame, rows: list[int]) -> None:
+    """A newly clicked table row becomes the event shown in detail (the picker below can still change it)."""
+    numbers = shown["#"].iloc[rows[:1]].tolist() if rows and rows[0] < len(shown) else []
+    picked = int(numbers[0]) if numbers and not pd.isna(numbers[0]) else None
+    if picked is not None and st.session_state.get(LAST_SELECTION) != picked:
+        st.session_state[state.DETAIL_PICK] = picked
+    st.session_state[LAST_SELECTION] = picked
 
 
 def _downloads(report: BatchReport, frame: pd.DataFrame) -> None:

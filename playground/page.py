@@ -31,5 +31,5 @@ def render() -> None:
         result = state.memo("detail", (bundle.key, settings.fingerprint, 1), lambda: detail(item, settings), size=16)
         shapes = state.memo("shape", bundle.key, lambda: validate_event(item.message))
         single_view.render(item, result, shapes)
-    elif parsed.items or parsed.errors:
+    elif parsed.items or len(parsed.errors) > input_panel.ERRORS_LISTED:  # else the errors above say it all
         batch_view.render(bundle, settings)

@@ -96,6 +96,11 @@ def render(bundle: InputBundle, settings: Settings) -> None:
         if settings.mode == "Live":
             confirmed = st.checkbox(f"I understand this writes to {where}", key=state.LIVE_CONFIRM)
         busy = any(j.running for j in jobs.values())
+        other = next((j for j in jobs.values() if j.running and j is not job), None)
+        if other is not None:
+            st.info(f"Another send is running in this session ({other.done} of {other.total} event(s) done); this "
+                    "batch can be sent when it ends.", icon=":material/hourglass_top:")
+            st.button("Check again", key="send_check_again")
         label = f"Send {count} event(s)" if job is None or job.complete else f"Resume sending ({job.total} event(s))"
         clicked = st.button(label, key=state.SEND_BUTTON, type="primary",
                             disabled=bool(blocker) or not confirmed or busy)
@@ -103,7 +108,9 @@ def render(bundle: InputBundle, settings: Settings) -> None:
         if (clicked or again) and not blocker and confirmed:
             job = _on_send(bundle, settings, batch_id, generation, where, job, jobs, busy)
         if job is not None:
-            _follow(job)
+            if job.running:
+                _follow(job)
+                st.rerun()  # redraw the button for what is left (resume, or "send again")
             _show(job)
             if job.complete:
                 st.button("Send again (sends every event once more)", key=state.SEND_AGAIN,
@@ -161,6 +168,8 @@ def _show(job: SendJob) -> None:
                  "resume; delivered events are not resent.", icon=":material/error:")
     if not outcomes:
         return
+    st.progress(min(len(outcomes) / max(job.total, 1), 1.0),
+                text=f"{len(outcomes)} of {job.total} event(s) have an outcome")
     counts = {s: sum(1 for o in outcomes if o.status == s) for s in STATUS_ORDER}
     requests = sum(1 for o in outcomes for r in o.requests if r.get("status") is not None)
     columns = st.columns(5)
@@ -168,8 +177,7 @@ def _show(job: SendJob) -> None:
         column.metric(status.capitalize(), counts[status], border=True)
     columns[4].metric("HTTP requests", requests, border=True)
     seconds = max(job.finished_at - job.started_at, 0.0) if job.finished_at else 0.0
-    summary = f"Run {job.runs} to {job.target}: {len(outcomes)} of {job.total} event(s) have an outcome"
-    st.caption(summary + (f" in {seconds:.1f} s." if seconds else "."))
+    st.caption(f"Run {job.runs} to {job.target}" + (f", {seconds:.1f} s." if seconds else "."))
     if counts["failed"]:
         st.warning(f"{counts['failed']} event(s) failed. Fix the cause and click **Resume sending**: events already "
                    "delivered are not sent again.", icon=":material/replay:")

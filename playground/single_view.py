@@ -14,11 +14,11 @@ from .tables import doc_notes, field_frame, unmapped_frame
 
 FIELD_COLUMN_CONFIG = {
     "section": st.column_config.TextColumn("section", width="small"),
-    "Freshsales field": st.column_config.TextColumn("Freshsales field", width=110),
-    "winning source": st.column_config.TextColumn("winning source", width=150),
-    "raw value": st.column_config.TextColumn("raw value", width=160),
-    "value sent": st.column_config.TextColumn("value sent", width=160),
-    "status": st.column_config.TextColumn("status", width=90),
+    "Freshsales field": st.column_config.TextColumn("Freshsales field", width=105),
+    "status": st.column_config.TextColumn("status", width=85),
+    "winning source": st.column_config.TextColumn("winning source", width=145),
+    "raw value": st.column_config.TextColumn("raw value", width=140),
+    "value sent": st.column_config.TextColumn("value sent", width=140),
     "notes": st.column_config.TextColumn("notes", width="large"),
 }
 ROW_PX = 35

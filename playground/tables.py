@@ -9,7 +9,7 @@ from freshsales_mapper.plan import FieldTrace, Placeholder, TransformResult
 from .display import json_text
 from .pipeline import BatchReport
 
-FIELD_COLUMNS = ("section", "Freshsales field", "winning source", "raw value", "value sent", "status", "notes")
+FIELD_COLUMNS = ("section", "Freshsales field", "status", "winning source", "raw value", "value sent", "notes")
 STATUS_WORDS = {
     "sent": "sent",
     "used": "used for a lookup",
@@ -47,10 +47,10 @@ def field_frame(result: TransformResult, *, include_unset: bool = False) -> pd.D
         rows.append({
             "section": trace.section,
             "Freshsales field": trace.dest,
+            "status": status_word(trace),
             "winning source": trace.winner or "",
             "raw value": json_text(trace.raw),
             "value sent": json_text(trace.sent),
-            "status": status_word(trace),
             "notes": notes_of(trace),
         })
     return pd.DataFrame(rows, columns=list(FIELD_COLUMNS), dtype="object")
