@@ -1,0 +1,116 @@
+"""Many events: metrics, failures by reason, the chart, filters, row detail and the four downloads."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+from test_app_helpers import app_session, capture_downloads, joined, metrics, paste, sample
+
+from freshsales_mapper.inputs import parse_events_text
+from freshsales_mapper.resolvers import OfflineResolver
+from freshsales_mapper.transform import transform_event
+
+app = pytest.fixture(app_session)
+downloads = pytest.fixture(capture_downloads)
+BATCH = "batch_mixed.ndjson"
+
+
+def expected_counts() -> tuple[int, int, dict[str, int]]:
+    """What the engine itself says of the batch sample: (mapped, failed, failures by error text)."""
+    destination = {"Config": {"apiKey": "k", "domain": "acme.myfreshworks.com"}}
+    results = [transform_event(i.message, destination, OfflineResolver(), trace=False)
+               for i in parse_events_text(sample(BATCH)).items]
+    reasons: dict[str, int] = {}
+    for r in results:
+        if r.error:
+            reasons[r.error.message] = reasons.get(r.error.message, 0) + 1
+    failed = sum(reasons.values())
+    return len(results) - failed, failed, reasons
+
+
+def test_metrics_reasons_and_types_match_the_engine(app):
+    paste(app, sample(BATCH))
+    mapped, failed, reasons = expected_counts()
+    found = metrics(app)
+    assert (found["Events"], found["Mapped"], found["Failed"]) == (str(mapped + failed), str(mapped), str(failed))
+    assert failed > 0  # the sample has its share of mistakes
+    by_reason = next(d.value for d in app.dataframe if "events" in d.value.columns)
+    assert dict(zip(by_reason["reason"], by_reason["events"], strict=True)) == reasons
+    assert "By type: identify" in joined(app.caption)
+    charts = app.get("vega_lite_chart")
+    assert len(charts) == 1 and '"status"' in charts[0].proto.spec
+
+
+def test_the_table_filters_by_status_type_and_text(app):
+    paste(app, sample(BATCH))
+    table = app.dataframe(key="batch_table").value
+    assert len(table) == 240 and set(table["status"]) == {"mapped", "failed"}
+    app.multiselect(key="filter_status").select("failed")
+    app.run()
+    failed = app.dataframe(key="batch_table").value
+    assert len(failed) == int(metrics(app)["Failed"]) and set(failed["status"]) == {"failed"}
+    app.multiselect(key="filter_status").unselect("failed")
+    app.multiselect(key="filter_type").select("group")
+    app.text_input(key="filter_text").input("harbor")
+    app.run()
+    shown = app.dataframe(key="batch_table").value
+    assert len(shown) > 0 and set(shown["type"]) == {"group"}
+    assert all("harbor" in (row.user + row.reason + row.input).lower() for row in shown.itertuples())
+    assert f"{len(shown)} of 240 rows" in joined(app.caption)
+
+
+def test_picking_a_row_shows_its_detail(app):
+    paste(app, sample(BATCH))
+    table = app.dataframe(key="batch_table").value
+    failed_number = int(table.loc[table["status"] == "failed", "#"].iloc[0])
+    app.selectbox(key="detail_pick").set_value(failed_number)
+    app.run()
+    reason = table.loc[table["#"] == failed_number, "reason"].iloc[0]
+    assert reason in [c.value for c in app.code]  # RudderStack's exact error for that row
+    assert "RudderStack rejects this event" in joined(app.error)
+    group_number = int(table.loc[table["type"] == "group", "#"].iloc[0])
+    app.selectbox(key="detail_pick").set_value(group_number)
+    app.run()
+    assert f"line {group_number}" in joined(app.success) and "#### Request plan" in joined(app.markdown)
+
+
+def test_selecting_a_table_row_picks_it_for_the_detail(app):
+    paste(app, sample(BATCH))
+    app.multiselect(key="filter_type").select("track")
+    app.run()
+    shown = app.dataframe(key="batch_table").value
+    app.session_state["batch_table"] = {"selection": {"rows": [2], "columns": [], "cells": []}}
+    app.run()
+    number = int(shown["#"].iloc[2])
+    assert app.selectbox(key="detail_pick").value == number
+    assert f"line {number}" in joined(app.success) + joined(app.markdown)
+    # The picker still works while that row stays selected.
+    other = int(shown["#"].iloc[0])
+    app.selectbox(key="detail_pick").set_value(other)
+    app.run()
+    assert app.selectbox(key="detail_pick").value == other
+
+
+def test_downloads_hold_every_row_and_the_request_plans(app, downloads):
+    lines = [*sample(BATCH).splitlines()[:29], json.dumps({"type": "page", "name": "Pricing"}), "{not json"]
+    paste(app, "\n".join(lines))
+    assert [b.label for b in app.download_button] == ["Results (JSON)", "Results (CSV)", "Request plans (JSON)",
+                                                     "Processor output (JSON)"]
+    results = downloads.json("results.json")
+    assert len(results) == 31 and results[-1]["status"] == "unreadable" and results[0]["#"] == 1
+    rows = list(csv.DictReader(io.StringIO(downloads.payload("results.csv").decode("utf-8"))))
+    assert len(rows) == 31 and rows[0]["status"] == results[0]["status"]
+    plans = downloads.json("request_plans.json")
+    assert len(plans) == 31 and plans[-1]["unreadable"] and plans[-1]["line"] == 31
+    step = plans[0]["steps"][-1]
+    assert step["kind"] == "final" and step["request"]["url"].startswith("https://acme.myfreshworks.com/crm/sales/api/")
+    assert step["request"]["headers"]["Authorization"] == "Token token=YOUR_API_KEY"
+    failed = [p for p in plans[:-1] if "error" in p]
+    assert failed and {"message", "explanation", "fix", "disposition"} <= set(failed[0]["error"])
+    processor = downloads.json("processor_output.json")
+    assert sum(1 for i in processor if "output" in i) == sum(len([s for s in p["steps"] if s["kind"] == "final"])
+                                                              for p in plans[:-1])
+    assert json.dumps(processor).count('"error"') == len(failed)

@@ -1,0 +1,151 @@
+"""Sending from the page: Sandbox sends through the emulator over real loopback HTTP, never twice, resumes
+after failures; Live asks for a key, a valid domain and an explicit confirmation first."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+from test_app_helpers import app_session, joined, metrics, paste, sample, set_key
+
+from freshsales_mapper.emulator import EmulatorServer
+from freshsales_mapper.inputs import parse_events_text
+from playground.send_job import SendJob
+
+app = pytest.fixture(app_session)
+SANDBOX_KEY = "sandbox-test-key-31c9"
+
+
+def sandbox_mode(app, server: EmulatorServer | None = None) -> EmulatorServer:
+    if server is not None:  # the test's own emulator stands in for the one the app would start
+        app.session_state["_sandbox_server"] = server
+        app.session_state["_sandbox_key"] = SANDBOX_KEY
+    app.sidebar.radio(key="mode").set_value("Sandbox")
+    app.run()
+    assert not app.exception, app.exception
+    return app.session_state["_sandbox_server"]
+
+
+def click_send(app) -> None:
+    app.button(key="send_button").click()
+    app.run()
+    assert not app.exception, app.exception
+
+
+def identify_lines(count: int) -> str:
+    return "\n".join(json.dumps({"type": "identify", "traits": {"email": f"person{n}@example.com",
+                                                                "firstName": f"P{n}"}}) for n in range(count))
+
+
+def test_sandbox_send_delivers_and_the_records_arrive(app):
+    server = sandbox_mode(app)
+    paste(app, sample("batch_processor_request.json"))
+    items = parse_events_text(sample("batch_processor_request.json")).items
+    assert app.button(key="send_button").label == f"Send {len(items)} event(s)"
+    click_send(app)
+    found = metrics(app)
+    assert int(found["Delivered"]) + int(found["Skipped"]) == len(items) and int(found["Delivered"]) > 0
+    assert found["Failed"] == "0" and int(found["HTTP requests"]) == len(server.request_log)
+    outcomes = next(d.value for d in app.dataframe if "record id" in d.value.columns)
+    delivered = outcomes[outcomes["status"] == "delivered"]
+    assert delivered["HTTP"].eq(200).all() and delivered["record id"].notna().all()
+    assert {c["id"] for c in server.contacts()} | {a["id"] for a in server.accounts()} | {
+        a["id"] for a in server.activities()} >= set(delivered["record id"].astype(int))
+    assert "1. " in joined(app.success) and "→ HTTP 200" in joined(app.success)  # each request's answer
+    assert app.get("progress")[0].proto.value == 100
+    assert f"Records in the sandbox: {len(server.contacts())} contacts" in "\n".join(e.label for e in app.expander)
+
+
+def test_a_second_click_does_not_send_again(app):
+    server = sandbox_mode(app)
+    paste(app, sample("track_sales_activity_by_type_id.json"))
+    click_send(app)
+    assert metrics(app)["Delivered"] == "1" and len(server.activities()) == 1
+    calls = len(server.request_log)
+    click_send(app)
+    assert "Already sent" in joined(app.info)
+    assert len(server.request_log) == calls and len(server.activities()) == 1
+    # Only the explicit "Send again" sends it once more (a new sales activity).
+    app.button(key="send_again").click()
+    app.run()
+    assert not app.exception, app.exception
+    assert len(server.activities()) == 2 and "Run 1 to the sandbox" in joined(app.caption)
+
+
+def test_a_failed_send_resumes_without_resending_what_was_delivered(app, emulator):
+    server = emulator(api_key=SANDBOX_KEY, fail_rate=0.7, seed=3)
+    sandbox_mode(app, server)
+    paste(app, identify_lines(12))
+    click_send(app)
+    first = metrics(app)
+    failed, delivered = int(first["Failed"]), int(first["Delivered"])
+    assert failed > 0 and delivered > 0 and failed + delivered == 12
+    assert "Resume sending" in app.button(key="send_button").label
+    assert "Fix the cause and click **Resume sending**" in joined(app.warning)
+    server.fail_rate = 0.0  # the outage is over
+    posts_before = len(server.request_log)
+    click_send(app)
+    assert metrics(app)["Delivered"] == "12" and metrics(app)["Failed"] == "0"
+    outcomes = next(d.value for d in app.dataframe if "record id" in d.value.columns)
+    assert (outcomes["reason"] == "delivered in an earlier run; not resent").sum() == delivered
+    assert len(server.request_log) - posts_before == failed  # one upsert per event that had failed
+    assert len(server.contacts()) == 12
+
+
+def test_a_send_never_runs_twice_at_once():
+    release = threading.Event()
+    started = []
+
+    class SlowClient:
+        def __init__(self):
+            started.append(self)
+            release.wait(30)
+            raise RuntimeError("stopped by the test")
+
+        def close(self):
+            pass
+
+    job = SendJob("batch/0", "nowhere", "/nonexistent/journal.jsonl", total=1)
+    job.start([], SlowClient)
+    job.start([], SlowClient)  # a double click
+    assert job.running and job.runs == 1
+    release.set()
+    assert job.wait(30) and len(started) == 1 and "stopped by the test" in job.error
+
+
+def test_while_a_send_runs_the_button_is_disabled(app):
+    sandbox_mode(app)
+    paste(app, sample("identify.json"))
+    release = threading.Event()
+    busy = SendJob("another/0", "the sandbox", "/nonexistent", total=1)
+    busy._thread = threading.Thread(target=release.wait, args=(30,), daemon=True)
+    busy._thread.start()
+    app.session_state["_send_jobs"] = {"another/0": busy}
+    app.run()
+    assert "Another send is running" in joined(app.info)
+    assert app.button(key="send_button").disabled
+    release.set()
+    assert busy.wait(30)
+    app.button(key="send_check_again").click()
+    app.run()
+    assert not app.button(key="send_button").disabled  # once it ended, sending is possible again
+
+
+def test_live_needs_a_key_a_freshsales_domain_and_a_confirmation(app):
+    paste(app, sample("identify.json"))
+    app.sidebar.radio(key="mode").set_value("Live")
+    app.run()
+    assert "Enter your Freshsales API key" in joined(app.error)
+    assert app.button(key="send_button").disabled
+    set_key(app, "live-key-aaaa-bbbb-cccc")
+    assert "writes real records to **acme.myfreshworks.com**" in joined(app.warning)
+    confirm = app.checkbox(key="live_confirm")
+    assert confirm.label == "I understand this writes to acme.myfreshworks.com" and not confirm.value
+    assert app.button(key="send_button").disabled
+    confirm.check()
+    app.run()
+    assert not app.button(key="send_button").disabled
+    app.sidebar.text_input(key="domain").set_value("acme.example.com")
+    app.run()
+    assert "Cannot send" in joined(app.error) and app.button(key="send_button").disabled
