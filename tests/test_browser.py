@@ -1,0 +1,150 @@
+"""The playground in a real headless Chromium: `streamlit run app.py` as a subprocess, driven by playwright.
+
+Set ``PLAYGROUND_SCREENSHOT=docs/screenshot.png`` to also save the README's screenshot. Only Debian's
+/usr/bin/chromium is used (``make browser`` installs it); playwright never downloads a browser.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+SECRET = "sk-SECRET-5d41402abc4b2a76"
+WAIT_MS = 90_000  # a slow shared machine: wait on content, generously, never on the clock
+TEXT_AREA = "Events (JSON, NDJSON or a processor request body)"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is missing (run `make browser`)"),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_healthy(url: str, server: subprocess.Popen, log: Path, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"streamlit exited with {server.returncode}: {log.read_text(errors='replace')}")
+        try:
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=5) as answer:
+                if answer.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.25)
+    raise RuntimeError(f"streamlit did not become healthy at {url} within {timeout} s")
+
+
+@pytest.fixture(scope="module")
+def server_url(tmp_path_factory) -> Iterator[str]:
+    port = _free_port()
+    env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    log = tmp_path_factory.mktemp("streamlit") / "server.log"  # a file, so a chatty server never blocks on a pipe
+    with open(log, "w", encoding="utf-8") as output:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+             "--server.fileWatcherType", "none", "--server.port", str(port), "--server.address", "127.0.0.1"],
+            cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, server, log)
+        yield url
+        assert "Traceback" not in log.read_text(errors="replace"), log.read_text(errors="replace")
+    finally:
+        server.terminate()
+        try:
+            server.wait(15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(15)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, server_url):
+    context = browser.new_context(viewport={"width": 1440, "height": 2000})
+    page = context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    page.goto(server_url)
+    page.get_by_text("Freshsales mapper playground").first.wait_for()
+    yield page
+    context.close()
+
+
+def _paste(page, text: str) -> None:
+    area = page.locator("textarea").and_(page.get_by_label(TEXT_AREA, exact=True))
+    area.fill(text)
+    area.press("Control+Enter")  # Streamlit's text area commits on Ctrl+Enter (or when it loses focus)
+
+
+def _wait_for_cell(page, text: str) -> None:
+    """A table cell holding ``text`` (the grid paints a canvas; its cells are kept in the DOM for screen readers)."""
+    page.locator('[data-testid="stDataFrame"]').first.wait_for()
+    page.locator('[data-testid="stDataFrame"] [role="gridcell"]', has_text=text).first.wait_for(state="attached")
+
+
+def test_paste_the_seed_identify_event_and_see_mapping_and_request(page, tmp_path):
+    _paste(page, (ROOT / "sample_events" / "identify.json").read_text(encoding="utf-8"))
+    page.get_by_text("Field mapping", exact=True).wait_for()
+    _wait_for_cell(page, "traits.email")  # the field table: emails won from traits.email
+    _wait_for_cell(page, "first_name")
+    page.get_by_text("https://acme.myfreshworks.com/crm/sales/api/contacts/upsert").first.wait_for()
+    page.get_by_text("Token token=YOUR_API_KEY").first.wait_for(state="attached")  # in the cURL / headers tab
+
+    key_field = page.get_by_label("API key", exact=True).and_(page.locator("input[type=password]"))
+    key_field.fill(SECRET)
+    key_field.press("Enter")
+    page.get_by_text("Key set:").wait_for()
+    page.get_by_text("Previews show Authorization: Token token=****2a76").wait_for()
+    assert SECRET not in page.content()
+    assert SECRET not in page.url
+    assert key_field.input_value() == ""
+
+    page.get_by_role("tab", name="cURL").first.click()
+    page.get_by_text("Authorization: Token token=****2a76").first.wait_for()
+    page.get_by_role("tab", name="Body").first.click()
+    shot = tmp_path / "playground.png"
+    page.screenshot(path=str(shot))
+    assert shot.stat().st_size > 10_000
+    target = os.environ.get("PLAYGROUND_SCREENSHOT")
+    if target:
+        page.screenshot(path=str(ROOT / target))
+
+
+def test_a_double_click_on_send_creates_the_sales_activity_once(page):
+    page.get_by_text("Sandbox", exact=True).click()
+    page.get_by_text("Sandbox running").wait_for()
+    _paste(page, (ROOT / "sample_events" / "track_sales_activity_by_type_id.json").read_text(encoding="utf-8"))
+    page.get_by_role("button", name="Send 1 event(s)").dblclick()
+    page.get_by_text("1 of 1 event(s) have an outcome").wait_for()
+    page.get_by_text("Records in the sandbox: 1 contacts · 0 sales accounts · 1 sales activities").wait_for()
+    page.get_by_role("button", name="Send 1 event(s)").click()  # a third click, well after the send
+    page.get_by_text("Already sent").wait_for()
+    assert page.get_by_text("1 sales activities").count() == 1
