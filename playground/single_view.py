@@ -15,7 +15,7 @@ from .tables import doc_notes, field_frame, unmapped_frame
 FIELD_COLUMN_CONFIG = {
     "section": st.column_config.TextColumn("section", width="small"),
     "Freshsales field": st.column_config.TextColumn("Freshsales field", width=105),
-    "status": st.column_config.TextColumn("status", width=85),
+    "status": st.column_config.TextColumn("status", width=90),
     "winning source": st.column_config.TextColumn("winning source", width=145),
     "raw value": st.column_config.TextColumn("raw value", width=140),
     "value sent": st.column_config.TextColumn("value sent", width=140),
@@ -83,6 +83,9 @@ def _mapping(result: TransformResult) -> None:
     if unmapped.empty:
         st.caption("Everything under traits, context.traits and properties was read (or there is nothing there).")
     else:
+        if result.error is not None:
+            st.caption("RudderStack stopped at the error, so it never read the fields after it: some keys below "
+                       "are read once the error is fixed.")
         st.dataframe(unmapped, hide_index=True)
     relevant, other = doc_notes(result)
     if relevant or other:
@@ -95,11 +98,11 @@ def _mapping(result: TransformResult) -> None:
 
 
 def _status_color(status: str) -> str:
-    if status.startswith(("DROPPED", "MISSING")):
+    if status in ("DROPPED", "MISSING"):
         return "color: #c0392b; font-weight: 600"
-    if "placeholder" in status:
-        return "color: #b9770e"
-    if status.startswith("sent"):
+    if status in ("placeholder", "sent (note)"):
+        return "color: #b9770e; font-weight: 600"
+    if status == "sent":
         return "color: #1e8449"
     return "color: #7f8c8d"
 

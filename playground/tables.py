@@ -12,23 +12,28 @@ from .pipeline import BatchReport
 FIELD_COLUMNS = ("section", "Freshsales field", "status", "winning source", "raw value", "value sent", "notes")
 STATUS_WORDS = {
     "sent": "sent",
-    "used": "used for a lookup",
+    "used": "lookup",
     "unset": "no value",
     "dropped": "DROPPED",
-    "missing-required": "MISSING (required)",
+    "missing-required": "MISSING",
 }
 PASSED_OVER = ("missing", "null", "empty", "nan")
 
 
 def status_word(trace: FieldTrace) -> str:
-    word = STATUS_WORDS.get(trace.status, trace.status)
+    """A short word (the column is narrow); the notes column says why."""
     if isinstance(trace.sent, Placeholder):
-        word += " (placeholder)"
-    return word
+        return "placeholder"
+    word = STATUS_WORDS.get(trace.status, trace.status)
+    return "sent (note)" if word == "sent" and trace.warnings else word
 
 
 def notes_of(trace: FieldTrace) -> str:
     notes = list(trace.warnings)
+    if trace.status == "missing-required":
+        notes.insert(0, f"required: nothing usable in {trace.sources}, so RudderStack stops with an error")
+    elif trace.status == "used":
+        notes.insert(0, "read to find the contact (not sent as a field)")
     passed = [f"{c.path} ({c.outcome})" for c in trace.candidates if c.outcome in PASSED_OVER and c.found]
     if passed and trace.winner:
         notes.append("passed over: " + ", ".join(passed))

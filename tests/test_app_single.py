@@ -22,7 +22,8 @@ def test_the_field_table_shows_source_raw_and_sent_values(app):
     assert table.loc["emails", "value sent"] == '"amara.okafor@northwind.example.com"'
     assert table.loc["address", "raw value"].startswith('{"street": "48 Elm Street"')
     assert table.loc["address", "value sent"] == '"48 Elm Street Austin TX USA 78701"'
-    assert table.loc["address", "status"] == "sent"
+    assert table.loc["address", "status"] == "sent (note)"  # flattened: the notes say how
+    assert table.loc["first_name", "status"] == "sent"
     assert "flattened" in table.loc["address", "notes"]
     assert "section" not in table.columns  # one section only
     before = len(table)
@@ -103,6 +104,9 @@ def test_an_error_shows_rudderstacks_text_the_explanation_the_fix_and_the_fate(a
     assert 'Missing required value from "emailOnly"' in [c.value for c in app.code]
     markdown = joined(app.markdown)
     assert "**Why:** An identify event needs the user's email" in markdown and "**Fix:**" in markdown
+    emails = field_table(app).set_index("Freshsales field").loc["emails"]
+    assert emails["status"] == "MISSING" and emails["notes"].startswith("required: nothing usable in emailOnly")
+    assert "RudderStack stopped at the error" in joined(app.caption)
     app.toggle(key="processor_format").set_value(True)
     app.run()
     item = json.loads(app.json[0].value)[0]
