@@ -130,7 +130,7 @@ def trace_field(reader: MessageReader, spec: FieldSpec, raw: Any, winner: str | 
         elif raw is not None and raw is not UNDEFINED and raw != "":
             trace.status = "dropped"
     trace.warnings.extend(_coercion_warnings(spec, raw, value, sent))
-    trace.warnings.extend(_shadowed_warnings(spec, candidates, raw))
+    trace.warnings.extend(_shadowed_warnings(spec, candidates, raw, winner))
     if sent and spec.coerce is None:
         trace.warnings.extend(_type_warnings(spec, value))
     return trace
@@ -171,15 +171,24 @@ def _coercion_warnings(spec: FieldSpec, raw: Any, value: Any, sent: bool) -> lis
     return notes
 
 
-def _shadowed_warnings(spec: FieldSpec, candidates: list[Candidate], raw: Any) -> list[str]:
-    if spec.single or raw is None:
+def _shadowed_warnings(spec: FieldSpec, candidates: list[Candidate], raw: Any, winner: str | None) -> list[str]:
+    """The same trait given again, differently, further down the list (traits vs context.traits).
+
+    Only the same key counts (spelling variants folded): timestamp and originalTimestamp, or userId
+    and anonymousId, are different facts that are expected to differ.
+    """
+    if spec.single or raw is None or winner is None:
         return []
     winner_value = js_json_value(raw)
-    notes = []
-    for cand in candidates:
-        if cand.outcome == "later" and is_set(cand.value) and js_json_value(cand.value) != winner_value:
-            notes.append(f"{cand.path} also holds {repr_js(cand.value)}, which differs; the earlier source wins")
-    return notes
+    winner_key = _folded_leaf(winner)
+    return [f"{cand.path} also holds {repr_js(cand.value)}, which differs; the earlier source wins"
+            for cand in candidates
+            if cand.outcome == "later" and _folded_leaf(cand.path) == winner_key and is_set(cand.value)
+            and js_json_value(cand.value) != winner_value]
+
+
+def _folded_leaf(path: str) -> str:
+    return path.rsplit(".", 1)[-1].replace("_", "").lower()
 
 
 def _type_warnings(spec: FieldSpec, value: Any) -> list[str]:

@@ -379,3 +379,10 @@ def test_domain_not_a_full_host_is_pointed_out(domain):
 
 def test_full_host_domain_gives_no_settings_note():
     assert not any("domain" in note for note in run({"type": "identify", "traits": {"email": "a@x.io"}}).notes)
+
+
+def test_different_facts_down_the_list_are_not_called_conflicts():
+    result = run({"type": "identify", "traits": {"email": "a@x.io", "firstName": "Ada"}, "context": {"traits": {"first_name": "Bob"}},
+                  "timestamp": "2024-01-01T00:00:01Z", "originalTimestamp": "2024-01-01T00:00:00Z"})
+    assert not field(result, "updated_at").warnings
+    assert any("context.traits.first_name" in w for w in field(result, "first_name").warnings)
