@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
 
 # Subcommands living in their own modules, imported only when chosen (the HTTP stack is slow to import).
 OTHER_COMMANDS = {
-    "send": ("sender", "transform and really send events to Freshsales (or the local emulator)"),
+    "send": ("send_cli", "transform and really send events to Freshsales (or the local emulator)"),
     "emulator": ("emulator", "run a local Freshsales emulator for demos and tests"),
 }
 

@@ -30,33 +30,28 @@ the API key) plus ``#n``, its occurrence within the batch, so two identical even
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import hashlib
 import json
 import logging
 import os
-import sys
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
-from . import cli
 from .client import ClientReply, DomainError, FreshsalesClient, LiveResolver, normalize_domain
 from .inputs import EventInput
+from .journal import STATUSES, JournalError, JournalWriter, now_iso, read_journal
 from .plan import FinalRequest, HttpRequest, TransformResult
 from .resolvers import OfflineResolver
 from .transform import transform_event
 
-__all__ = ["BatchSender", "EventOutcome", "JournalError", "add_arguments", "client_factory", "event_digest",
-           "read_journal", "run", "summarize", "summary_line"]
+__all__ = ["STATUSES", "BatchSender", "EventOutcome", "JournalError", "client_factory", "event_digest", "read_journal",
+           "summarize", "summary_line"]
 
 logger = logging.getLogger(__name__)
 
-STATUSES = ("delivered", "failed", "skipped", "unknown")
-_JOURNAL_STATUSES = (*STATUSES, "sending")
 RESENT_NEVER = ("delivered", "unknown", "sending")
 
 # What each kind of final request does, for reasons a person reads (and the summary groups by).
@@ -87,10 +82,6 @@ class EventOutcome:
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
-
-
-class JournalError(ValueError):
-    """The journal file cannot be read or understood; the message names the file and line."""
 
 
 # ---- event keys and settings ---------------------------------------------------------------------
@@ -141,73 +132,6 @@ def destination_settings(destination: Any) -> tuple[str, str]:
 def client_factory(**options: Any) -> Callable[[str, str], FreshsalesClient]:
     """A factory making ``FreshsalesClient(domain, api_key, **options)``: pass ``base_url`` for the emulator."""
     return lambda domain, api_key: FreshsalesClient(domain, api_key, **options)
-
-
-# ---- the journal ---------------------------------------------------------------------------------
-
-def read_journal(path: str | os.PathLike) -> dict[str, dict]:
-    """The last journal entry for each key; {} when the file does not exist yet."""
-    latest: dict[str, dict] = {}
-    try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
-    except FileNotFoundError:
-        return latest
-    except OSError as exc:
-        raise JournalError(f"cannot read the journal {os.fspath(path)}: {exc.strerror}") from None
-    except UnicodeDecodeError as exc:
-        raise JournalError(f"the journal {os.fspath(path)} is not UTF-8 text (byte {exc.start})") from None
-    lines = text.split("\n")
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        problem = _journal_line_problem(line)
-        if problem is None:
-            entry = json.loads(line)
-            latest[entry["key"]] = entry
-            continue
-        torn = number == len(lines) and not text.endswith("\n")
-        hint = (" (it is incomplete: an earlier run stopped while writing it; check Freshsales for that "
-                "event, then delete the line)" if torn else "; fix or delete that line")
-        raise JournalError(f"journal {os.fspath(path)}, line {number}: {problem}{hint}")
-    return latest
-
-
-def _journal_line_problem(line: str) -> str | None:
-    try:
-        entry = json.loads(line)
-    except ValueError as exc:
-        return f"not JSON ({exc.msg} at column {exc.colno})"
-    if not isinstance(entry, dict):
-        return "not a JSON object"
-    if not isinstance(entry.get("key"), str) or not entry["key"]:
-        return "no \"key\""
-    if entry.get("status") not in _JOURNAL_STATUSES:
-        return f"unknown status {entry.get('status')!r}"
-    if not isinstance(entry.get("finals_delivered", 0), int):
-        return "\"finals_delivered\" is not a number"
-    return None
-
-
-class _JournalWriter:
-    def __init__(self, path: str | os.PathLike):
-        self.path = os.fspath(path)
-        try:
-            self._handle = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 (closed by close())
-        except OSError as exc:
-            raise JournalError(f"cannot write the journal {self.path}: {exc.strerror}") from None
-
-    def write(self, entry: dict) -> None:
-        self._handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
-        self._handle.flush()
-        os.fsync(self._handle.fileno())
-
-    def close(self) -> None:
-        self._handle.close()
-
-
-def _now() -> str:
-    return datetime.now().astimezone().isoformat(timespec="milliseconds")
 
 
 # ---- recording what went over the wire -----------------------------------------------------------
@@ -283,7 +207,7 @@ class BatchSender:
         self.on_progress = on_progress
         self.dry_run = dry_run
         self._clients: dict[tuple[str, str], FreshsalesClient] = {}
-        self._journal: _JournalWriter | None = None
+        self._journal: JournalWriter | None = None
 
     def __repr__(self) -> str:
         return f"BatchSender(journal={self.journal_path!r}, dry_run={self.dry_run})"
@@ -294,7 +218,7 @@ class BatchSender:
         outcomes: list[EventOutcome] = []
         try:
             if self.journal_path and not self.dry_run:
-                self._journal = _JournalWriter(self.journal_path)
+                self._journal = JournalWriter(self.journal_path)
             for index, (item, key) in enumerate(zip(items, keys, strict=True)):
                 outcome = self._one(index, key, item, earlier.get(key))
                 outcomes.append(outcome)
@@ -463,7 +387,7 @@ class BatchSender:
             return
         self._journal.write({"key": outcome.key, "index": outcome.index, "status": status,
                              "http_status": outcome.http_status, "record_id": outcome.record_id,
-                             "reason": reason, "at": _now(), "finals_delivered": finals_delivered})
+                             "reason": reason, "at": now_iso(), "finals_delivered": finals_delivered})
 
 
 # ---- summaries -----------------------------------------------------------------------------------
@@ -491,91 +415,3 @@ def summary_line(summary: dict[str, Any] | list[EventOutcome]) -> str:
     failed = f"{counts['failed']} failed" + (f" ({summary['retryable']} retryable)" if summary["retryable"] else "")
     return (f"{summary['total']} event(s): {counts['delivered']} delivered, {failed}, {counts['unknown']} unknown, "
             f"{counts['skipped']} skipped; {summary['http_requests']} HTTP request(s)")
-
-
-# ---- command line --------------------------------------------------------------------------------
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.description = (
-        "Transform events and send them to Freshsales for real: lookups first, then the final requests, in "
-        "order. Prints one JSON outcome per event on stdout as soon as it is known, and a summary on stderr. "
-        "Processor request bodies carry their own domain and key; --domain and --api-key apply to bare "
-        "messages. Exit 0: every event delivered or skipped; 1: some failed or have an unknown outcome; "
-        "2: unusable input or settings.")
-    cli.add_input_arguments(parser)
-    parser.add_argument("--base-url", metavar="URL",
-                        help="send every request to this loopback URL instead (the local emulator), "
-                             "e.g. http://127.0.0.1:8765")
-    parser.add_argument("--journal", metavar="FILE",
-                        help="append each event's outcome to FILE (JSONL); re-running with the same FILE resumes, "
-                             "without resending what was delivered or whose outcome is unknown")
-    parser.add_argument("--dry-run", action="store_true",
-                        help="transform offline and list the requests that would be sent; sends nothing")
-    parser.add_argument("--rate-limit-per-minute", type=int, default=400, metavar="N",
-                        help="client-side budget per minute (default 400; 0 turns it off)")
-    parser.add_argument("--rate-limit-per-hour", type=int, default=1000, metavar="N",
-                        help="client-side budget per hour (default 1000; 0 turns it off)")
-    parser.add_argument("--read-timeout", type=float, default=10.0, metavar="S",
-                        help="seconds to wait for each answer (default 10)")
-    parser.add_argument("--max-retries", type=int, default=3, metavar="N",
-                        help="retries on 429, 502-504 and connection errors (default 3)")
-
-
-def run(args: argparse.Namespace) -> int:
-    for name in ("rate_limit_per_minute", "rate_limit_per_hour", "max_retries"):
-        if getattr(args, name) < 0:
-            raise cli.InputProblem(f"--{name.replace('_', '-')} must be 0 or more")
-    if not args.read_timeout > 0:
-        raise cli.InputProblem("--read-timeout must be more than 0 seconds")
-    if args.base_url:
-        try:
-            FreshsalesClient("acme", "placeholder", base_url=args.base_url).close()
-        except DomainError as exc:
-            raise cli.InputProblem(f"--base-url: {exc}") from None
-    items = cli.read_events(args)
-    options = {"base_url": args.base_url, "read_timeout": args.read_timeout, "max_retries": args.max_retries,
-               "rate_limit_per_minute": args.rate_limit_per_minute or None,
-               "rate_limit_per_hour": args.rate_limit_per_hour or None,
-               "on_progress": lambda message: print(f"send: {message}", file=sys.stderr, flush=True)}
-    if not args.dry_run:
-        _check_destinations(items, options)
-
-    shown: list[EventOutcome] = []
-
-    def show(done: int, total: int, outcome: EventOutcome) -> None:
-        sys.stdout.write(json.dumps(outcome.to_json(), ensure_ascii=False) + "\n")
-        sys.stdout.flush()
-        shown.append(outcome)
-
-    sender = BatchSender(client_factory(**options), journal_path=args.journal, on_progress=show,
-                         dry_run=args.dry_run)
-    try:
-        outcomes = sender.send(items)
-    except JournalError as exc:
-        raise cli.InputProblem(str(exc)) from None
-    except KeyboardInterrupt:
-        print(f"send: interrupted after {len(shown)} of {len(items)} event(s)"
-              + ("; re-run with the same --journal to continue" if args.journal else ""), file=sys.stderr)
-        print(f"send: {summary_line(shown)}", file=sys.stderr)
-        return 130
-    summary = summarize(outcomes)
-    for reason, count in summary["by_reason"].items():
-        if not reason.startswith("delivered"):
-            print(f"send: {count} × {reason}", file=sys.stderr)
-    print(f"send: {summary['line']}" + (" (dry run: nothing sent)" if args.dry_run else ""), file=sys.stderr)
-    failing = summary["by_status"]["failed"] + summary["by_status"]["unknown"]
-    return cli.EXIT_FAILED if failing else cli.EXIT_OK
-
-
-def _check_destinations(items: list[EventInput], options: dict[str, Any]) -> None:
-    """Refuse the whole batch (exit 2) before sending anything if any destination cannot be used."""
-    checked: set[tuple[str, str]] = set()
-    for item in items:
-        try:
-            domain, api_key = destination_settings(item.destination)
-            slot = (domain, hashlib.sha256(api_key.encode()).hexdigest())
-            if slot not in checked:
-                checked.add(slot)
-                FreshsalesClient(domain, api_key, base_url=options["base_url"]).close()
-        except ValueError as exc:
-            raise cli.InputProblem(f"{item.location}: {exc}") from None

@@ -1,0 +1,101 @@
+"""``python -m freshsales_mapper send``: transform and really send events, one JSON outcome per line."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from typing import Any
+
+from . import cli
+from .client import DomainError, FreshsalesClient
+from .inputs import EventInput
+from .journal import JournalError
+from .sender import BatchSender, EventOutcome, client_factory, destination_settings, summarize, summary_line
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Transform events and send them to Freshsales for real: lookups first, then the final requests, in "
+        "order. Prints one JSON outcome per event on stdout as soon as it is known, and a summary on stderr. "
+        "Processor request bodies carry their own domain and key; --domain and --api-key apply to bare "
+        "messages. Exit 0: every event delivered or skipped; 1: some failed or have an unknown outcome; "
+        "2: unusable input or settings.")
+    cli.add_input_arguments(parser)
+    parser.add_argument("--base-url", metavar="URL",
+                        help="send every request to this loopback URL instead (the local emulator), "
+                             "e.g. http://127.0.0.1:8765")
+    parser.add_argument("--journal", metavar="FILE",
+                        help="append each event's outcome to FILE (JSONL); re-running with the same FILE resumes, "
+                             "without resending what was delivered or whose outcome is unknown")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="transform offline and list the requests that would be sent; sends nothing")
+    parser.add_argument("--rate-limit-per-minute", type=int, default=400, metavar="N",
+                        help="client-side budget per minute (default 400; 0 turns it off)")
+    parser.add_argument("--rate-limit-per-hour", type=int, default=1000, metavar="N",
+                        help="client-side budget per hour (default 1000; 0 turns it off)")
+    parser.add_argument("--read-timeout", type=float, default=10.0, metavar="S",
+                        help="seconds to wait for each answer (default 10)")
+    parser.add_argument("--max-retries", type=int, default=3, metavar="N",
+                        help="retries on 429, 502-504 and connection errors (default 3)")
+
+
+def run(args: argparse.Namespace) -> int:
+    for name in ("rate_limit_per_minute", "rate_limit_per_hour", "max_retries"):
+        if getattr(args, name) < 0:
+            raise cli.InputProblem(f"--{name.replace('_', '-')} must be 0 or more")
+    if not args.read_timeout > 0:
+        raise cli.InputProblem("--read-timeout must be more than 0 seconds")
+    if args.base_url:
+        try:
+            FreshsalesClient("acme", "placeholder", base_url=args.base_url).close()
+        except DomainError as exc:
+            raise cli.InputProblem(f"--base-url: {exc}") from None
+    items = cli.read_events(args)
+    options = {"base_url": args.base_url, "read_timeout": args.read_timeout, "max_retries": args.max_retries,
+               "rate_limit_per_minute": args.rate_limit_per_minute or None,
+               "rate_limit_per_hour": args.rate_limit_per_hour or None,
+               "on_progress": lambda message: print(f"send: {message}", file=sys.stderr, flush=True)}
+    if not args.dry_run:
+        _check_destinations(items, options)
+
+    shown: list[EventOutcome] = []
+
+    def show(done: int, total: int, outcome: EventOutcome) -> None:
+        sys.stdout.write(json.dumps(outcome.to_json(), ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+        shown.append(outcome)
+
+    sender = BatchSender(client_factory(**options), journal_path=args.journal, on_progress=show,
+                         dry_run=args.dry_run)
+    try:
+        outcomes = sender.send(items)
+    except JournalError as exc:
+        raise cli.InputProblem(str(exc)) from None
+    except KeyboardInterrupt:
+        print(f"send: interrupted after {len(shown)} of {len(items)} event(s)"
+              + ("; re-run with the same --journal to continue" if args.journal else ""), file=sys.stderr)
+        print(f"send: {summary_line(shown)}", file=sys.stderr)
+        return 130
+    summary = summarize(outcomes)
+    for reason, count in summary["by_reason"].items():
+        if not reason.startswith("delivered"):
+            print(f"send: {count} × {reason}", file=sys.stderr)
+    print(f"send: {summary['line']}" + (" (dry run: nothing sent)" if args.dry_run else ""), file=sys.stderr)
+    failing = summary["by_status"]["failed"] + summary["by_status"]["unknown"]
+    return cli.EXIT_FAILED if failing else cli.EXIT_OK
+
+
+def _check_destinations(items: list[EventInput], options: dict[str, Any]) -> None:
+    """Refuse the whole batch (exit 2) before sending anything if any destination cannot be used."""
+    checked: set[tuple[str, str]] = set()
+    for item in items:
+        try:
+            domain, api_key = destination_settings(item.destination)
+            slot = (domain, hashlib.sha256(api_key.encode()).hexdigest())
+            if slot not in checked:
+                checked.add(slot)
+                FreshsalesClient(domain, api_key, base_url=options["base_url"]).close()
+        except ValueError as exc:
+            raise cli.InputProblem(f"{item.location}: {exc}") from None
