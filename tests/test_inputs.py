@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gc
 import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -12,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from freshsales_mapper import inputs
+from freshsales_mapper import event_shape
 from freshsales_mapper.inputs import (
     EventInput,
     InputError,
@@ -277,6 +279,16 @@ def test_fifty_thousand_events_parse_about_as_fast_as_json_loads():
     assert len(parse_events_text(ndjson).items) == 50_000
 
 
+# --- import cost -------------------------------------------------------------------------------------
+
+
+def test_importing_inputs_leaves_pandas_and_jsonschema_alone():
+    code = ("import sys, freshsales_mapper.inputs as m; "
+            "print(sorted({'pandas', 'jsonschema'} & set(sys.modules)), callable(m.parse_csv_text))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.split() == ["[]", "True"]
+
+
 # --- CSV -------------------------------------------------------------------------------------------
 
 
@@ -410,7 +422,7 @@ def test_shape_errors_have_paths_and_plain_messages_sorted_by_path():
     assert "got a number" in by_path["$.context.externalId[2]"]
     assert "$.context.traits" in by_path and "$.timestamp" in by_path
     assert len(errors) == 8
-    order = [inputs._path_order(list(_segments(e.path))) for e in errors]
+    order = [event_shape._path_order(list(_segments(e.path))) for e in errors]
     assert order == sorted(order)
 
 
