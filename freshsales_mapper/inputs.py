@@ -23,8 +23,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
 if TYPE_CHECKING:
     from .csv_input import parse_csv_text
     from .event_shape import validate_destination, validate_event
@@ -110,51 +108,8 @@ _STRICT_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 _CONSTANT_OR_STRING = re.compile(r'"(?:[^"\\]|\\.)*"|(-?Infinity|NaN)')
 
 
-# orjson is the fast path, but the stdlib decoder above is the reference: orjson's value is kept
-# only where the two agree, and everything orjson refuses (NaN, lone surrogates, ...) goes to the
-# stdlib, which also writes every error message and position. Where they differ:
-# * Integers beyond 64 bits: orjson returns a float. Such a literal has 19 digits in a row, and the
-#   float is at least 2**63, which orjson.dumps writes with an exponent ("e+18").
-# * Nesting: orjson takes 1,024 levels, the stdlib fails near the recursion limit. orjson.dumps
-#   refuses more than 254 levels, so whatever it takes the stdlib decodes too.
-# A short text is cleared by counting its brackets and digits; a long one by one orjson.dumps.
-_FAST_MAX_DEPTH = 254
-_COUNT_UP_TO = 1 << 16
-_LONG_DIGIT_RUN = "0" * 19  # -9223372036854775809, the shortest integer orjson gets wrong, has 19 digits
-_DIGITS_AS_ZERO = str.maketrans("123456789", "000000000")
-_MISS = object()
-
-
-def _may_hold_huge_integer(text: str) -> bool:
-    return _LONG_DIGIT_RUN in text.translate(_DIGITS_AS_ZERO)
-
-
-def _fast_value(text: str, screened: bool) -> Any:
-    """orjson's value for ``text``, or ``_MISS`` where the stdlib must decide.
-
-    ``screened``: the caller has checked that ``text`` holds no 19-digit run.
-    """
-    try:
-        value = orjson.loads(text)
-    except Exception:  # anything orjson refuses or fails on
-        return _MISS
-    if len(text) <= _COUNT_UP_TO and text.count("[") + text.count("{") <= _FAST_MAX_DEPTH:
-        written = None
-    else:
-        try:
-            written = orjson.dumps(value)
-        except TypeError:  # "Recursion limit reached"
-            return _MISS
-    if screened or (written is not None and b"e+" not in written) or not _may_hold_huge_integer(text):
-        return value
-    return _MISS
-
-
-def _decode(text: str, screened: bool = False) -> tuple[Any, tuple[int, str] | None]:
+def _decode(text: str) -> tuple[Any, tuple[int, str] | None]:
     """(value, None) or (None, (offset of the problem in ``text``, what is wrong))."""
-    value = _fast_value(text, screened)
-    if value is not _MISS:
-        return value, None
     try:
         return _STRICT_DECODER.decode(text), None
     except json.JSONDecodeError as exc:
@@ -233,9 +188,8 @@ def _document_entries(value: Any, location: str, line: int | None,
     return [_event_entry(value, location or "the event", "$", line, counter)]
 
 
-def _line_entries(number: int, line: str, counter: Iterator[int],
-                  screened: bool) -> list[EventInput | InputError]:
-    value, failure = _decode(line, screened)
+def _line_entries(number: int, line: str, counter: Iterator[int]) -> list[EventInput | InputError]:
+    value, failure = _decode(line)
     if failure is None:
         if type(value) is dict:  # the usual NDJSON line, kept short because it runs per line
             return [_event_entry(value, f"line {number}", "$", number, counter)]
@@ -249,16 +203,12 @@ def iter_ndjson_lines(lines: Iterable[str], first_line: int = 1) -> Iterator[Eve
 
     A bad line becomes an :class:`InputError` and the following lines are still read.
     """
-    return _ndjson_entries(lines, first_line, screened=False)
-
-
-def _ndjson_entries(lines: Iterable[str], first_line: int, screened: bool) -> Iterator[EventInput | InputError]:
     counter = itertools.count()
     for number, line in enumerate(lines, first_line):
         if number == first_line:
             line = line.removeprefix(_BOM)
         if line and not line.isspace():
-            yield from _line_entries(number, line, counter, screened)
+            yield from _line_entries(number, line, counter)
 
 
 def _parsed(entries: Iterable[EventInput | InputError], fmt: str, source: str) -> ParsedInput:
@@ -327,9 +277,7 @@ def _parse_events_text(text: str, source: str) -> ParsedInput:
         return _parsed(entries, "array" if isinstance(value, list) else "object", source)
     lines = text.split("\n")  # json counts lines by "\n" only, and so do we
     if _looks_like_ndjson(lines):
-        # One scan of the whole text saves one per line.
-        entries = _ndjson_entries(lines, 1, screened=not _may_hold_huge_integer(text))
-        return _parsed(entries, "ndjson", source)
+        return _parsed(iter_ndjson_lines(lines), "ndjson", source)
     offset, problem = failure
     line, column = _line_and_column(text, offset)
     error = InputError(problem, line, column, None, f"line {line}, column {column}")

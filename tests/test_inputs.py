@@ -5,17 +5,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from contextlib import contextmanager
 from pathlib import Path
-from unittest import mock
 
 import jsonschema
-import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from freshsales_mapper import event_shape, inputs
+from freshsales_mapper import event_shape
 from freshsales_mapper.inputs import (
     EventInput,
     InputError,
@@ -268,172 +265,6 @@ def test_fifty_thousand_events_all_parse_in_order():
         assert [item.message["messageId"] for item in parsed.items] == [str(i) for i in range(50_000)]
         assert [item.index for item in parsed.items] == list(range(50_000))
         assert parsed.items[-1].message == {**event, "messageId": "49999"}
-
-
-# --- the orjson fast path gives exactly what the stdlib decoder gives -------------------------------
-
-
-@contextmanager
-def stdlib_only():
-    """parse_events_text as it is without orjson: the reference the fast path must match."""
-    with mock.patch.object(inputs, "_fast_value", lambda text, screened: inputs._MISS):
-        yield
-
-
-def tokens(value) -> list:
-    """``value`` flattened with exact types, key order and float signs (1, 1.0, True, 0.0, -0.0 all differ).
-
-    Iterative, so that values nested a thousand levels deep can be compared too.
-    """
-    out, stack = [], [value]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, tuple):  # a key (JSON values never hold tuples)
-            out.append(node)
-        elif isinstance(node, dict):
-            out.append(("dict", len(node)))
-            for key, item in reversed(node.items()):
-                stack += [item, ("key", key)]
-        elif isinstance(node, list):
-            out.append(("list", len(node)))
-            stack += reversed(node)
-        else:
-            out.append((type(node).__name__, repr(node)))
-    return out
-
-
-def snapshot(parsed):
-    """Everything parse_events_text returns, values as :func:`tokens`."""
-    items = [(i.location, i.index, tokens(i.message), tokens(i.destination), tokens(i.metadata))
-             for i in parsed.items]
-    return parsed.format, items, parsed.errors
-
-
-def assert_same_as_stdlib(text):
-    fast = snapshot(parse_events_text(text))
-    with stdlib_only():
-        reference = snapshot(parse_events_text(text))
-    assert fast == reference
-
-
-TRICKY = [
-    "18446744073709551615", "18446744073709551616", "-9223372036854775808", "-9223372036854775809",
-    "123456789012345678901234567890", "-123456789012345678901234567890", "1" + "0" * 400,
-    "-0", "-0.0", "0.0", "1.0", "1", "1e2", "1E400", "-1e400", "1e-400", "4.9e-324", "2.2250738585072011e-308",
-    "1.7976931348623157e308", "0.1000000000000000055511151231257827021181583404541015625",
-    "9007199254740993", "9007199254740993.0", "12345678901234567890.5", '"12345678901234567890"',
-    '"\\ud800"', '"\\udc00\\ud800"', '"\\ud83d\\ude00"', '"\\u0000"', '"\\/"', '"\u2028\u00e9\U0001f600"',
-]
-
-
-@pytest.mark.parametrize("literal", TRICKY)
-def test_tricky_values_are_decoded_as_the_stdlib_does(literal):
-    for text in (f'{{"type": "t", "v": {literal}}}', f"[{literal}]", literal,
-                 f'{{"type": "t", "v": {literal}}}\n{{"type": "u", "v": [{literal}]}}'):
-        assert_same_as_stdlib(text)
-
-
-PADDING = {"type": "padding", "p": "x" * 70_000}  # makes a text long enough to be checked with orjson.dumps
-
-
-@pytest.mark.parametrize("long", [False, True])
-def test_values_orjson_gets_wrong_are_exact(long):
-    text = '[{"type": "t", "big": 18446744073709551616, "neg": -9223372036854775809, "huge": 1e400, "s": "\\ud800"}]'
-    [item, *_] = parse_events_text(text[:-1] + ", " + json.dumps(PADDING) + "]" if long else text).items
-    assert same_json(item.message["big"], 2**64) and same_json(item.message["neg"], -(2**63) - 1)
-    assert item.message["huge"] == float("inf") and item.message["s"] == "\ud800"
-    for big in (2**64, -(2**63) - 1, 10**30):
-        [item, *_] = parse_events_text(json.dumps([{"type": "t", "v": big}, *[PADDING] * long])).items
-        assert same_json(item.message["v"], big)
-
-
-def test_orjson_writes_the_floats_it_makes_of_huge_integers_with_an_exponent():
-    # inputs relies on this to clear long texts without scanning them for 19-digit runs.
-    for value in (2.0**63, -(2.0**63), 2.0**64, 1e30, 1.7976931348623157e308):
-        assert b"e+" in orjson.dumps(value)
-
-
-@pytest.mark.parametrize("text", ['{"type": "a", "k": 1, "k": 2}', '{"type": "a", "k": {"x": 1}, "b": 0, "k": [2]}',
-                                  '{"type": "a", "type": "b"}'])
-def test_duplicate_keys_keep_the_last_value_in_the_first_place(text):
-    assert_same_as_stdlib(text)
-    assert_same_as_stdlib(text + "\n" + text)
-
-
-@pytest.mark.parametrize("padding", [0, 100_000])  # short and long texts are checked differently
-@pytest.mark.parametrize("depth", [253, 254, 255, 256, 600, 1000, 1023, 1024, 1025, 2000])
-def test_deep_nesting_matches_the_stdlib(depth, padding):
-    # orjson decodes up to 1,024 levels; the stdlib stops near the recursion limit.
-    pad = "x" * padding
-    assert_same_as_stdlib(f'{{"type": "t", "pad": "{pad}", "v": ' + "[" * depth + "]" * depth + "}")
-    assert_same_as_stdlib(f'["{pad}", ' + "[" * depth + "]" * depth + "]")
-
-
-@pytest.mark.parametrize(("text", "used"), [
-    (json.dumps([IDENTIFY, TRACK]), [True]),
-    (json.dumps(IDENTIFY) + "\n" + json.dumps(TRACK), [False, True, True]),  # whole text first, then lines
-    (json.dumps([{**TRACK, "properties": {"id": 2**70}}]), [False]),
-    ('[{"type": "t", "v": "\\ud800"}]', [False]),
-])
-def test_orjson_is_used_where_it_agrees_with_the_stdlib(text, used):
-    """Guards the speed-up itself: the fast path must not silently stop being taken."""
-    taken = []
-
-    def spy(text, screened):
-        value = real(text, screened)
-        taken.append(value is not inputs._MISS)
-        return value
-
-    real = inputs._fast_value
-    with mock.patch.object(inputs, "_fast_value", spy):
-        parsed = parse_events_text(text)
-    assert taken == used and parsed.errors == []
-
-
-@pytest.mark.parametrize(("text", "needle"), [
-    ('[{"type": "t", "v": 1,}]', "}"), ('{"type": "t", "v": 18446744073709551616 "w": 1}', '"w"'),
-    ('[{"type": "t"}, {"type": "u", "v": NaN}]', "NaN"), ('{"type": "t", "v": "\x01"}', "\x01"),
-    ('[{"type": "t"}] [1]', "[1]"),
-])
-def test_invalid_json_still_reports_the_stdlib_line_and_column(text, needle):
-    text = text.replace("{", "{\n ", 1)  # the problem is on line 2
-    [error] = parse_events_text(text).errors
-    assert error.line == 2 and (error.line, error.column) == place(text, text.index(needle))
-    if "NaN" not in text:
-        with pytest.raises(json.JSONDecodeError) as oracle:
-            json.loads(text)
-        assert (error.line, error.column, error.message) == (oracle.value.lineno, oracle.value.colno, oracle.value.msg)
-    assert_same_as_stdlib(text)
-
-
-any_json = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.integers(-(2**65), 2**65)
-    | st.floats(allow_nan=False, allow_infinity=False) | st.text(st.characters(codec=None)),  # lone surrogates too
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
-    max_leaves=16)
-
-
-@settings(max_examples=200, deadline=None)
-@given(any_json, st.booleans(), st.booleans(), st.booleans())
-def test_any_json_value_parses_as_with_the_stdlib(value, ascii_only, as_event, long):
-    if as_event:
-        value = [{"type": "t", "v": value}, value]
-    if long:
-        value = [value, PADDING]
-    text = json.dumps(value, ensure_ascii=ascii_only)
-    assert_same_as_stdlib(text)
-    assert_same_as_stdlib(text + "\n" + text)  # NDJSON, line by line
-
-
-@settings(max_examples=200, deadline=None)
-@given(any_json, st.lists(st.tuples(st.integers(0, 10_000), st.sampled_from([*'[]{}",:0-.e \\\n', "NaN"])),
-                          min_size=1, max_size=3))
-def test_broken_json_reports_as_with_the_stdlib(value, edits):
-    text = json.dumps([{"type": "t", "v": value}])
-    for position, insert in edits:
-        position %= len(text) + 1
-        text = text[:position] + insert + text[position:]
-    assert_same_as_stdlib(text)
 
 
 # --- import cost -------------------------------------------------------------------------------------
