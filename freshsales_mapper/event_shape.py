@@ -1,7 +1,9 @@
-"""Shape checks of events and destination settings against ``event_schema.json`` (jsonschema).
+"""Shape checks of events and destination settings against ``event_schema.json``.
 
+jsonschema explains every problem with its path; fastjsonschema, compiled from the same schema, only
+says valid or not, but about 40 times faster, so the (usual) valid event skips the explaining pass.
 Kept apart from :mod:`freshsales_mapper.inputs` (which re-exports :func:`validate_event` and
-:func:`validate_destination`) because jsonschema is slow to import and parsing does not need it.
+:func:`validate_destination`) because both are slow to import and parsing does not need them.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import json
 from importlib import resources
 from typing import Any
 
+import fastjsonschema
 import jsonschema
 
 from .inputs import ShapeError, _json_path, _json_type
@@ -22,10 +25,18 @@ def _schema_definitions() -> dict:
     return json.loads(text)["$defs"]
 
 
+def _wrapper(definition: str) -> dict:
+    return {"$defs": _schema_definitions(), "$ref": f"#/$defs/{definition}"}
+
+
 @functools.cache
 def _validator(definition: str) -> jsonschema.Draft202012Validator:
-    wrapper = {"$defs": _schema_definitions(), "$ref": f"#/$defs/{definition}"}
-    return jsonschema.Draft202012Validator(wrapper)
+    return jsonschema.Draft202012Validator(_wrapper(definition))
+
+
+@functools.cache
+def _quick_check(definition: str) -> Any:
+    return fastjsonschema.compile(_wrapper(definition))
 
 
 _TYPE_WORDS = {"object": "an object", "array": "an array", "string": "a string", "number": "a number",
@@ -65,6 +76,11 @@ def _path_order(segments: list) -> tuple:
 
 
 def _check(definition: str, instance: Any, whole: str) -> list[ShapeError]:
+    try:
+        _quick_check(definition)(instance)
+        return []
+    except fastjsonschema.JsonSchemaException:
+        pass  # invalid: let jsonschema say where and why
     found = [_shape_error(e, whole) for e in _validator(definition).iter_errors(instance)]
     found.sort(key=lambda pair: (_path_order(pair[0]), pair[1]))
     return [ShapeError(_json_path(segments), message) for segments, message in found]

@@ -12,8 +12,6 @@ import copy
 import gc
 import hashlib
 import json
-import os
-import pickle
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -179,56 +177,6 @@ class BatchReport:
         return len(self.results) - self.failed
 
 
-# Checking the event shape (jsonschema) costs about twice as much as the transform itself, so a large
-# batch has a forked child check most events while this process transforms them all and checks the rest.
-FORK_AT = 2000  # events; below this a fork costs more than it saves
-CHILD_SHARE = 0.7  # of the shape checks (the parent also transforms every event)
-
-
-class _ForkedShapes:
-    """``validate_event`` over some messages in a forked child; ``result()`` is None if that did not work."""
-
-    def __init__(self, messages: Sequence[Any]):
-        validate_event({})  # build the validator before forking, so the child only computes
-        self.count = len(messages)
-        read, write = os.pipe()
-        self.pid = os.fork()
-        if self.pid == 0:  # the child: compute, hand the problems back, and leave without cleanup
-            code = 1
-            try:
-                os.close(read)
-                found = [(i, problems) for i, m in enumerate(messages) if (problems := validate_event(m))]
-                with os.fdopen(write, "wb") as out:
-                    out.write(pickle.dumps(found, protocol=pickle.HIGHEST_PROTOCOL))
-                code = 0
-            finally:
-                os._exit(code)
-        os.close(write)
-        self.fd = read
-
-    def result(self) -> list[list[ShapeError]] | None:
-        with os.fdopen(self.fd, "rb") as pipe:
-            data = pipe.read()
-        _, status = os.waitpid(self.pid, 0)
-        if status != 0 or not data:
-            return None
-        shapes: list[list[ShapeError]] = [[] for _ in range(self.count)]
-        for index, problems in pickle.loads(data):
-            shapes[index] = problems
-        return shapes
-
-
-def _start_shape_checks(messages: list[Any]) -> tuple[_ForkedShapes | None, int]:
-    """Hand the first share of the checks to a child when that pays; returns it and where ours start."""
-    if len(messages) < FORK_AT or not hasattr(os, "fork"):
-        return None, 0
-    split = int(len(messages) * CHILD_SHARE)
-    try:
-        return _ForkedShapes(messages[:split]), split
-    except OSError:
-        return None, 0
-
-
 @contextlib.contextmanager
 def _collector_paused() -> Iterator[None]:
     """Tens of thousands of long-lived results: the cyclic GC's passes would find nothing to free."""
@@ -250,14 +198,10 @@ def run_batch(items: Sequence[EventInput], errors: Sequence[InputError], setting
 def _run_batch(items: Sequence[EventInput], errors: Sequence[InputError], settings: Settings) -> BatchReport:
     destination = settings.destination()
     messages = [item.message for item in items]
-    child, ours_from = _start_shape_checks(messages)
     results = [transform_event(item.message, destination if item.destination is None
                                else masked_destination(item.destination), _RESOLVER, trace=False)
                for item in items]
-    shapes = [validate_event(m) for m in messages[ours_from:]]
-    if child is not None:
-        theirs = child.result()
-        shapes = (theirs if theirs is not None else [validate_event(m) for m in messages[:ours_from]]) + shapes
+    shapes = [validate_event(m) for m in messages]
     cols: dict[str, list] = {name: [] for name in (
         "#", "input", "type", "event", "user", "status", "requests", "lookups", "shape problems", "reason",
         "RudderStack", "destination")}

@@ -114,18 +114,3 @@ def test_downloads_hold_every_row_and_the_request_plans(app, downloads):
     assert sum(1 for i in processor if "output" in i) == sum(len([s for s in p["steps"] if s["kind"] == "final"])
                                                               for p in plans[:-1])
     assert json.dumps(processor).count('"error"') == len(failed)
-
-
-def test_a_large_batch_checks_shapes_in_a_child_process_with_the_same_answers(monkeypatch):
-    from freshsales_mapper.inputs import validate_event
-    from playground import pipeline
-
-    messages = [{"type": "identify", "traits": {"email": f"p{n}@example.com"}} for n in range(60)]
-    messages[7]["traits"] = "not an object"
-    messages[50]["context"] = {"traits": []}
-    parsed = parse_events_text("\n".join(json.dumps(m) for m in messages))
-    monkeypatch.setattr(pipeline, "FORK_AT", 10)
-    forked = pipeline.run_batch(parsed.items, parsed.errors, pipeline.Settings())
-    assert forked.shapes == [validate_event(m) for m in messages]
-    assert forked.columns["shape problems"][7].startswith("$.traits:") and forked.columns["shape problems"][50]
-    assert [n for n, r in enumerate(forked.results) if not r.ok] == [7]  # no email without traits
