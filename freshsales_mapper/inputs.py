@@ -244,7 +244,7 @@ def _looks_like_ndjson(lines: list[str]) -> bool:
 
 
 @contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
+def collector_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector while building many long-lived objects.
 
     Parsing 50,000 events allocates millions of containers that all survive, so the collector's
@@ -261,7 +261,7 @@ def _collector_paused() -> Iterator[None]:
 
 def parse_events_text(text: str, source: str = "input") -> ParsedInput:
     """Parse pasted or uploaded JSON / NDJSON into events (see the module docstring)."""
-    with _collector_paused():
+    with collector_paused():
         return _parse_events_text(text, source)
 
 

@@ -7,12 +7,10 @@ nothing derived from a preview (tables, plans, downloads, caches) can leak the k
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import gc
 import hashlib
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +19,7 @@ from freshsales_mapper.inputs import (
     InputError,
     ParsedInput,
     ShapeError,
+    collector_paused,
     parse_csv_text,
     parse_events_text,
     validate_destination,
@@ -177,21 +176,9 @@ class BatchReport:
         return len(self.results) - self.failed
 
 
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Tens of thousands of long-lived results: the cyclic GC's passes would find nothing to free."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def run_batch(items: Sequence[EventInput], errors: Sequence[InputError], settings: Settings) -> BatchReport:
     """Transform every event without traces (fast), check every event's shape, build the table's columns."""
-    with _collector_paused():
+    with collector_paused():
         return _run_batch(items, errors, settings)
 
 
