@@ -294,6 +294,12 @@ def to_number(value: Any) -> float | int:
     return math.nan
 
 
+def radix_of(text: str) -> int | None:
+    """The base of a ``0x``/``0o``/``0b`` literal that ``Number()`` accepts, else None."""
+    match = _RADIX_LITERAL.match(js_trim(text))
+    return _RADIX[match.group(1).lower()] if match else None
+
+
 def parse_float(value: Any) -> float:
     """JavaScript ``Number.parseFloat(x)``: the longest numeric prefix of ``String(x)``."""
     text = js_string(value).lstrip(JS_WHITESPACE)

@@ -13,7 +13,6 @@ from typing import Any
 
 from .errors import instrumentation_error
 from .jsvalue import (
-    _RADIX_LITERAL,
     MAX_SAFE_INTEGER,
     UNDEFINED,
     MessageReader,
@@ -24,6 +23,7 @@ from .jsvalue import (
     js_string,
     js_trim,
     parse_float,
+    radix_of,
     to_number,
     truthy,
     type_name,
@@ -156,8 +156,8 @@ def _coercion_warnings(spec: FieldSpec, raw: Any, value: Any, sent: bool) -> lis
             notes.append(f'surrounding whitespace of "{raw}" is ignored by Number()')
         if text == "":
             notes.append('"" becomes 0 under Number(), and 0 is sent')
-        elif _RADIX_LITERAL.match(text):
-            notes.append(f'"{raw}" is read as a base-{ {"x": 16, "o": 8, "b": 2}[text[1].lower()]} literal: sends {js_string(value)}')
+        elif radix_of(text):
+            notes.append(f'"{raw}" is read as a base-{radix_of(text)} literal: sends {js_string(js_json_value(value))}')
         elif "e" in text.lower() and spec.coerce == "toNumber":
             notes.append(f'"{raw}" is exponent notation: sends {js_string(js_json_value(value))}')
     elif isinstance(raw, bool):
