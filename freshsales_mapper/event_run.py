@@ -35,7 +35,7 @@ class EventRun:
     # --- destination settings, read the way RudderStack reads them ------------------------------
     @property
     def config(self) -> dict:
-        config = self.destination.get("Config") if isinstance(self.destination, dict) else UNDEFINED
+        config = self.destination.get("Config", UNDEFINED) if isinstance(self.destination, dict) else UNDEFINED
         if not isinstance(config, dict):
             raise crash_error(f"Cannot read properties of {js_string(config)} (reading 'apiKey')")
         return config
