@@ -6,7 +6,8 @@ import json
 from typing import Any
 
 from freshsales_mapper.plan import HttpRequest, LookupStep, Placeholder, TransformResult
-from freshsales_mapper.views import TOKEN_PREFIX, curl_command, masked_headers, masked_processor_items
+from freshsales_mapper.views import TOKEN_PREFIX, curl_command, masked_headers
+from freshsales_mapper.views import processor_items as rudderstack_items
 
 from .pipeline import PLACEHOLDER_KEY
 
@@ -34,7 +35,8 @@ def curl(request: HttpRequest) -> str:
 
 
 def processor_items(result: TransformResult, metadata: Any) -> list[dict]:
-    items = masked_processor_items(result, metadata)
+    # shown_headers masks like views.masked_processor_items, but keeps the YOUR_API_KEY placeholder readable.
+    items = rudderstack_items(result, metadata)
     for item in items:
         output = item.get("output")
         if output is not None:
