@@ -27,11 +27,11 @@ sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
 
+from freshsales_mapper.engine.resolvers import OfflineResolver  # noqa: E402
+from freshsales_mapper.engine.transform import transform_event  # noqa: E402
 from freshsales_mapper.inputs import EventInput  # noqa: E402
-from freshsales_mapper.resolvers import OfflineResolver  # noqa: E402
 from freshsales_mapper.sample_generator import generate_labelled_events  # noqa: E402
-from freshsales_mapper.sender import BatchSender, client_factory  # noqa: E402
-from freshsales_mapper.transform import transform_event  # noqa: E402
+from freshsales_mapper.sending.sender import BatchSender, client_factory  # noqa: E402
 
 KEY = "bench-key-0123456789"
 DOMAIN = "acme.myfreshworks.com"

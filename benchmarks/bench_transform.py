@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from freshsales_mapper.parallel import default_jobs  # noqa: E402
+from freshsales_mapper.cli.parallel import default_jobs  # noqa: E402
 from freshsales_mapper.sample_generator import generate_events, processor_items  # noqa: E402
 
 BASELINE = "import json, sys; sys.stdout.write(json.dumps(json.load(open(sys.argv[1], encoding='utf-8'))))"

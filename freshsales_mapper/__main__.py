@@ -1,5 +1,5 @@
 import sys
 
-from .cli import main
+from freshsales_mapper.cli.main import main
 
 sys.exit(main())

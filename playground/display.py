@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from freshsales_mapper.plan import HttpRequest, LookupStep, Placeholder, TransformResult
-from freshsales_mapper.views import TOKEN_PREFIX, curl_command, masked_headers
-from freshsales_mapper.views import processor_items as rudderstack_items
+from freshsales_mapper.engine.plan import HttpRequest, LookupStep, Placeholder, TransformResult
+from freshsales_mapper.engine.views import TOKEN_PREFIX, curl_command, masked_headers
+from freshsales_mapper.engine.views import processor_items as rudderstack_items
 
 from .pipeline import PLACEHOLDER_KEY
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from freshsales_mapper.plan import LookupStep, TransformResult
+from freshsales_mapper.engine.plan import LookupStep, TransformResult
 
 from .display import processor_items, request_dict
 from .pipeline import BatchReport

@@ -14,6 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from freshsales_mapper.engine.plan import TransformResult
+from freshsales_mapper.engine.resolvers import OfflineResolver
+from freshsales_mapper.engine.secret import mask_key
+from freshsales_mapper.engine.transform import transform_event
 from freshsales_mapper.inputs import (
     EventInput,
     InputError,
@@ -25,10 +29,6 @@ from freshsales_mapper.inputs import (
     validate_destination,
     validate_event,
 )
-from freshsales_mapper.plan import TransformResult
-from freshsales_mapper.resolvers import OfflineResolver
-from freshsales_mapper.secret import mask_key
-from freshsales_mapper.transform import transform_event
 
 PLACEHOLDER_KEY = "YOUR_API_KEY"
 DEFAULT_DOMAIN = "acme.myfreshworks.com"

@@ -10,7 +10,7 @@ import secrets
 
 import streamlit as st
 
-from freshsales_mapper.emulator import EmulatorServer
+from freshsales_mapper.emulator.server import EmulatorServer
 
 SERVER = "_sandbox_server"
 KEY = "_sandbox_key"

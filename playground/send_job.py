@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from freshsales_mapper.inputs import EventInput
-from freshsales_mapper.sender import BatchSender, EventOutcome, summarize
+from freshsales_mapper.sending.sender import BatchSender, EventOutcome, summarize
 
 ClientMaker = Callable[[], object]  # () -> FreshsalesClient, made in the worker thread
 

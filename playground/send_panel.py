@@ -19,8 +19,8 @@ from collections.abc import Callable
 import pandas as pd
 import streamlit as st
 
-from freshsales_mapper.client import DomainError, FreshsalesClient, normalize_domain
 from freshsales_mapper.inputs import EventInput
+from freshsales_mapper.sending import DomainError, FreshsalesClient, normalize_domain
 
 from . import sandbox, state
 from .display import json_text

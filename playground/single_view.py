@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from freshsales_mapper.engine.plan import FinalRequest, LookupStep, TransformFailure, TransformResult
 from freshsales_mapper.inputs import EventInput, ShapeError
-from freshsales_mapper.plan import FinalRequest, LookupStep, TransformFailure, TransformResult
 
 from . import state
 from .display import curl, placeholders_in, processor_items, shown_headers, step_title

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from freshsales_mapper.plan import FieldTrace, Placeholder, TransformResult
+from freshsales_mapper.engine.plan import FieldTrace, Placeholder, TransformResult
 
 from .display import json_text
 from .pipeline import BatchReport

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from freshsales_mapper.emulator import EmulatorServer
+from freshsales_mapper.emulator.server import EmulatorServer
 
 EMULATOR_KEY = "emulator-test-key-7f3a9c"
 

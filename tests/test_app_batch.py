@@ -9,9 +9,9 @@ import json
 import pytest
 from test_app_helpers import app_session, capture_downloads, joined, metrics, paste, sample
 
+from freshsales_mapper.engine.resolvers import OfflineResolver
+from freshsales_mapper.engine.transform import transform_event
 from freshsales_mapper.inputs import parse_events_text
-from freshsales_mapper.resolvers import OfflineResolver
-from freshsales_mapper.transform import transform_event
 
 app = pytest.fixture(app_session)
 downloads = pytest.fixture(capture_downloads)

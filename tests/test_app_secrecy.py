@@ -9,7 +9,7 @@ import os
 import pytest
 from test_app_helpers import app_session, capture_downloads, joined, metrics, paste, rendered_bytes, sample, set_key
 
-from freshsales_mapper.client import FreshsalesClient
+from freshsales_mapper.sending import FreshsalesClient
 from playground import send_panel
 
 app = pytest.fixture(app_session)

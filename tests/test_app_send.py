@@ -9,7 +9,7 @@ import threading
 import pytest
 from test_app_helpers import app_session, joined, metrics, paste, sample, set_key
 
-from freshsales_mapper.emulator import EmulatorServer
+from freshsales_mapper.emulator.server import EmulatorServer
 from freshsales_mapper.inputs import parse_events_text
 from playground.send_job import SendJob
 

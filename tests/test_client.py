@@ -10,17 +10,17 @@ import time
 
 import pytest
 
-from freshsales_mapper.client import (
+from freshsales_mapper.engine.plan import HttpRequest, LookupStep
+from freshsales_mapper.engine.secret import mask_key
+from freshsales_mapper.sending import (
     ClientReply,
     DomainError,
     FreshsalesClient,
     LiveResolver,
     RateLimiter,
-    mask_key,
     normalize_domain,
     parse_error_body,
 )
-from freshsales_mapper.plan import HttpRequest, LookupStep
 from tests.conftest import EMULATOR_KEY
 
 # What the engine builds from the RudderStack domain setting; the client must not send it there.

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from freshsales_mapper.resolvers import ReplayResolver
-from freshsales_mapper.transform import transform_event
-from freshsales_mapper.views import processor_items
+from freshsales_mapper.engine.resolvers import ReplayResolver
+from freshsales_mapper.engine.transform import transform_event
+from freshsales_mapper.engine.views import processor_items
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"

@@ -9,8 +9,8 @@ import os
 import pytest
 import requests
 
-from freshsales_mapper import emulator as emulator_module
-from freshsales_mapper.emulator import EmulatorServer
+from freshsales_mapper.cli import emulator_cmd as emulator_module
+from freshsales_mapper.emulator.server import EmulatorServer
 from tests.conftest import EMULATOR_KEY
 
 API = "/crm/sales/api"

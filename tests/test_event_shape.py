@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from freshsales_mapper import event_shape
+from freshsales_mapper.inputs import shape as event_shape
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=4))
 values = st.recursive(scalars, lambda inner: st.one_of(

@@ -12,7 +12,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from freshsales_mapper import event_shape
 from freshsales_mapper.inputs import (
     EventInput,
     InputError,
@@ -22,6 +21,7 @@ from freshsales_mapper.inputs import (
     validate_destination,
     validate_event,
 )
+from freshsales_mapper.inputs import shape as event_shape
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "sample_events"
@@ -385,7 +385,7 @@ def test_header_only_csv_has_no_events():
 
 
 def test_schema_file_is_a_valid_draft_2020_12_schema():
-    schema = json.loads((ROOT / "freshsales_mapper" / "event_schema.json").read_text("utf-8"))
+    schema = json.loads((ROOT / "freshsales_mapper" / "inputs" / "event_schema.json").read_text("utf-8"))
     jsonschema.Draft202012Validator.check_schema(schema)
 
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from freshsales_mapper.jsvalue import (
+from freshsales_mapper.engine.jsvalue import (
     UNDEFINED,
     MessageReader,
     get_path,

@@ -4,10 +4,10 @@ import json
 
 import pytest
 
-from freshsales_mapper.plan import LookupStep, Placeholder
-from freshsales_mapper.resolvers import OfflineResolver, ReplayResolver
-from freshsales_mapper.transform import transform_event
-from freshsales_mapper.views import curl_command, processor_items, request_view
+from freshsales_mapper.engine.plan import LookupStep, Placeholder
+from freshsales_mapper.engine.resolvers import OfflineResolver, ReplayResolver
+from freshsales_mapper.engine.transform import transform_event
+from freshsales_mapper.engine.views import curl_command, processor_items, request_view
 
 DEST = {"Config": {"apiKey": "test-key-1234", "domain": "acme.myfreshworks.com"}}
 BASE = "https://acme.myfreshworks.com/crm/sales/api"

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from freshsales_mapper.parallel import rendered_in_order
+from freshsales_mapper.cli.parallel import rendered_in_order
 from freshsales_mapper.sample_generator import generate_events, processor_items
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -5,9 +5,9 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from freshsales_mapper.resolvers import OfflineResolver, ReplayResolver
-from freshsales_mapper.transform import transform_event
-from freshsales_mapper.views import processor_items
+from freshsales_mapper.engine.resolvers import OfflineResolver, ReplayResolver
+from freshsales_mapper.engine.transform import transform_event
+from freshsales_mapper.engine.views import processor_items
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False, allow_infinity=False),
                     st.text(max_size=12), st.sampled_from(["", "0", "0x1f", " 12 ", "12abc", "Infinity", "1e400"]))

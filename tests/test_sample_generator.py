@@ -164,8 +164,8 @@ def test_names_and_ids_exist_in_the_acme_account():
 
 @needs_networks
 def test_labelled_kinds_transform_as_intended_against_acme():
-    from freshsales_mapper.resolvers import ReplayResolver
-    from freshsales_mapper.transform import transform_event
+    from freshsales_mapper.engine.resolvers import ReplayResolver
+    from freshsales_mapper.engine.transform import transform_event
 
     resolver = ReplayResolver(json.loads(NETWORKS.read_text("utf-8"))["acme"])
     failing = {"mistake:missing_email", "mistake:page", "mistake:screen", "mistake:unsupported_event"}

@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from freshsales_mapper import emulator_seed as seed
-from freshsales_mapper.client import FreshsalesClient
+from freshsales_mapper.emulator import seed as seed
+from freshsales_mapper.engine.plan import HttpRequest, Placeholder
+from freshsales_mapper.engine.resolvers import OfflineResolver
+from freshsales_mapper.engine.transform import transform_event
 from freshsales_mapper.inputs import EventInput, parse_csv_text, parse_events_text
-from freshsales_mapper.plan import HttpRequest, Placeholder
-from freshsales_mapper.resolvers import OfflineResolver
 from freshsales_mapper.sample_generator import generate_labelled_events
-from freshsales_mapper.sender import BatchSender, summarize
-from freshsales_mapper.transform import transform_event
+from freshsales_mapper.sending import FreshsalesClient
+from freshsales_mapper.sending.sender import BatchSender, summarize
 from tests.conftest import EMULATOR_KEY
 from tests.test_client import http, raw_server
 from tests.test_sender import DOMAIN, as_items, destination, group, identify, make_factory, make_sender

@@ -13,10 +13,10 @@ import types
 import pytest
 import urllib3.util.retry
 
-from freshsales_mapper.client import FreshsalesClient
-from freshsales_mapper.emulator import EmulatorServer
-from freshsales_mapper.plan import HttpRequest
+from freshsales_mapper.emulator.server import EmulatorServer
+from freshsales_mapper.engine.plan import HttpRequest
 from freshsales_mapper.sample_generator import generate_labelled_events
+from freshsales_mapper.sending import FreshsalesClient
 from tests.conftest import EMULATOR_KEY
 from tests.test_client import closed_port, http, raw_server, wait_until
 from tests.test_sender import (

@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from freshsales_mapper.client import FreshsalesClient
+from freshsales_mapper.engine.plan import HttpRequest
 from freshsales_mapper.inputs import EventInput
-from freshsales_mapper.plan import HttpRequest
-from freshsales_mapper.sender import (
+from freshsales_mapper.sending import FreshsalesClient
+from freshsales_mapper.sending.sender import (
     BatchSender,
     EventOutcome,
     JournalError,

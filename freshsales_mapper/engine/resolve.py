@@ -11,8 +11,8 @@ import json
 import math
 from typing import Any
 
-from .errors import instrumentation_error
-from .jsvalue import (
+from freshsales_mapper.engine.errors import instrumentation_error
+from freshsales_mapper.engine.jsvalue import (
     MAX_SAFE_INTEGER,
     UNDEFINED,
     MessageReader,
@@ -28,8 +28,8 @@ from .jsvalue import (
     truthy,
     type_name,
 )
-from .plan import Candidate, FieldTrace
-from .tables import FieldSpec
+from freshsales_mapper.engine.plan import Candidate, FieldTrace
+from freshsales_mapper.engine.tables import FieldSpec
 
 ADDRESS_PARTS = ("street", "city", "state", "country", "postalCode")
 

@@ -40,12 +40,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .client import ClientReply, DomainError, FreshsalesClient, LiveResolver, normalize_domain
-from .inputs import EventInput
-from .journal import STATUSES, JournalError, JournalWriter, now_iso, read_journal
-from .plan import FinalRequest, HttpRequest, TransformResult
-from .resolvers import OfflineResolver
-from .transform import transform_event
+from freshsales_mapper.engine.plan import FinalRequest, HttpRequest, TransformResult
+from freshsales_mapper.engine.resolvers import OfflineResolver
+from freshsales_mapper.engine.transform import transform_event
+from freshsales_mapper.inputs import EventInput
+from freshsales_mapper.sending.client import FreshsalesClient
+from freshsales_mapper.sending.domain import DomainError, normalize_domain
+from freshsales_mapper.sending.journal import STATUSES, JournalError, JournalWriter, now_iso, read_journal
+from freshsales_mapper.sending.live_resolver import LiveResolver
+from freshsales_mapper.sending.replies import ClientReply
 
 __all__ = ["STATUSES", "BatchSender", "EventOutcome", "JournalError", "client_factory", "event_digest", "read_journal",
            "summarize", "summary_line"]

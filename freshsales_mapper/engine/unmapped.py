@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
-from .plan import TransformResult, UnmappedInput
-from .resolve import ADDRESS_PARTS
-from .tables import load_tables
+from freshsales_mapper.engine.plan import TransformResult, UnmappedInput
+from freshsales_mapper.engine.resolve import ADDRESS_PARTS
+from freshsales_mapper.engine.tables import load_tables
 
 ROOTS = ("traits", "context.traits", "properties")
 ADDRESS_PATHS = ("traits.address", "context.traits.address")

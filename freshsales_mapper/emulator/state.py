@@ -1,7 +1,7 @@
 """The emulator's record store: contacts, sales accounts and sales activities, validated like Freshsales.
 
 Transport-free: ``EmulatorState`` takes parsed JSON bodies and returns the bodies Freshsales would
-answer, raising ``ApiError`` for the 400/404 answers. ``freshsales_mapper.emulator`` routes HTTP
+answer, raising ``ApiError`` for the 400/404 answers. ``freshsales_mapper.emulator.server`` routes HTTP
 requests to it and serialises the calls.
 """
 
@@ -12,7 +12,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from . import emulator_seed as seed
+from freshsales_mapper.emulator import seed as seed
 
 ACTIVITY_TARGETS = {"contact": "Contact", "salesaccount": "SalesAccount", "deal": "Deal"}
 

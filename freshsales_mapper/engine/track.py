@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import RudderError, crash_error, instrumentation_error, network_instrumentation_error
-from .event_run import (
+from freshsales_mapper.engine.errors import (
+    RudderError,
+    crash_error,
+    instrumentation_error,
+    network_instrumentation_error,
+)
+from freshsales_mapper.engine.event_run import (
     ACTIVITY_CREATE,
     ACTIVITY_TYPES,
     CONTACT_UPSERT,
@@ -14,8 +19,17 @@ from .event_run import (
     prop,
     raise_network,
 )
-from .jsvalue import JS_WHITESPACE_RUN, UNDEFINED, get_path, js_json_value, js_string, js_trim, strict_equal, truthy
-from .plan import FinalRequest
+from freshsales_mapper.engine.jsvalue import (
+    JS_WHITESPACE_RUN,
+    UNDEFINED,
+    get_path,
+    js_json_value,
+    js_string,
+    js_trim,
+    strict_equal,
+    truthy,
+)
+from freshsales_mapper.engine.plan import FinalRequest
 
 
 def track_requests(run: EventRun) -> list[FinalRequest]:

@@ -4,7 +4,7 @@ Three resolvers share one interface, ``resolver.lookup(step) -> Reply``:
 
 * ``OfflineResolver``: no network; every id that depends on Freshsales is a ``Placeholder``.
 * ``ReplayResolver``: recorded replies matched by method and full URL (``networks.json`` format).
-* the live resolver, ``freshsales_mapper.client.LiveResolver``, which really calls Freshsales.
+* the live resolver, ``freshsales_mapper.sending.client.LiveResolver``, which really calls Freshsales.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Protocol
 
-from .plan import LookupStep, Placeholder, Reply
+from freshsales_mapper.engine.plan import LookupStep, Placeholder, Reply
 
 
 class Resolver(Protocol):

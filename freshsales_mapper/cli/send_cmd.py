@@ -8,11 +8,18 @@ import json
 import sys
 from typing import Any
 
-from . import cli
-from .client import DomainError, FreshsalesClient
-from .inputs import EventInput
-from .journal import JournalError
-from .sender import BatchSender, EventOutcome, client_factory, destination_settings, summarize, summary_line
+from freshsales_mapper.cli import common as cli
+from freshsales_mapper.inputs import EventInput
+from freshsales_mapper.sending import DomainError, FreshsalesClient
+from freshsales_mapper.sending.journal import JournalError
+from freshsales_mapper.sending.sender import (
+    BatchSender,
+    EventOutcome,
+    client_factory,
+    destination_settings,
+    summarize,
+    summary_line,
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import crash_error, network_error, network_instrumentation_error
-from .jsvalue import UNDEFINED, MessageReader, js_json_value, js_string, strict_equal, truthy, type_name
-from .plan import FieldTrace, FinalRequest, HttpRequest, LookupStep, TransformResult
-from .resolve import construct_payload, flatten_address, pick_value, trace_field
-from .resolvers import Resolver
-from .tables import FieldSpec, MappingTables
+from freshsales_mapper.engine.errors import crash_error, network_error, network_instrumentation_error
+from freshsales_mapper.engine.jsvalue import (
+    UNDEFINED,
+    MessageReader,
+    js_json_value,
+    js_string,
+    strict_equal,
+    truthy,
+    type_name,
+)
+from freshsales_mapper.engine.plan import FieldTrace, FinalRequest, HttpRequest, LookupStep, TransformResult
+from freshsales_mapper.engine.resolve import construct_payload, flatten_address, pick_value, trace_field
+from freshsales_mapper.engine.resolvers import Resolver
+from freshsales_mapper.engine.tables import FieldSpec, MappingTables
 
 API = "/crm/sales/api"
 CONTACT_UPSERT = f"{API}/contacts/upsert"

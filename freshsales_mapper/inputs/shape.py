@@ -2,7 +2,7 @@
 
 jsonschema explains every problem with its path; fastjsonschema, compiled from the same schema, only
 says valid or not, but about 40 times faster, so the (usual) valid event skips the explaining pass.
-Kept apart from :mod:`freshsales_mapper.inputs` (which re-exports :func:`validate_event` and
+Kept apart from :mod:`freshsales_mapper.inputs.json_text` (which re-exports :func:`validate_event` and
 :func:`validate_destination`) because both are slow to import and parsing does not need them.
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 import fastjsonschema
 import jsonschema
 
-from .inputs import ShapeError, _json_path, _json_type
+from freshsales_mapper.inputs.model import ShapeError, json_path, json_type
 
 
 @functools.lru_cache(maxsize=1)
@@ -55,13 +55,13 @@ def _shape_error(error: jsonschema.ValidationError, whole: str) -> tuple[list, s
         missing = next(k for k in error.validator_value
                        if k not in error.instance and repr(k) in error.message)
         segments.append(missing)
-    subject = f"`{_json_path(segments)[2:]}`" if segments else whole
+    subject = f"`{json_path(segments)[2:]}`" if segments else whole
     if error.validator == "required":
         return segments, f"{subject} is missing"
     if error.validator == "type":
         wanted = error.validator_value
         words = [_TYPE_WORDS.get(w, w) for w in (wanted if isinstance(wanted, list) else [wanted])]
-        return segments, f"{subject} must be {_either(words)}, got {_json_type(error.instance)}"
+        return segments, f"{subject} must be {_either(words)}, got {json_type(error.instance)}"
     if error.validator == "enum":
         allowed = _either([json.dumps(v) for v in error.validator_value])
         return segments, f"{subject} must be {allowed}, got {json.dumps(error.instance)}"
@@ -83,7 +83,7 @@ def _check(definition: str, instance: Any, whole: str) -> list[ShapeError]:
         pass  # invalid: let jsonschema say where and why
     found = [_shape_error(e, whole) for e in _validator(definition).iter_errors(instance)]
     found.sort(key=lambda pair: (_path_order(pair[0]), pair[1]))
-    return [ShapeError(_json_path(segments), message) for segments, message in found]
+    return [ShapeError(json_path(segments), message) for segments, message in found]
 
 
 def validate_event(message: Any) -> list[ShapeError]:

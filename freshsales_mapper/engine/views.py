@@ -6,8 +6,8 @@ import json
 import shlex
 from typing import Any
 
-from .plan import HttpRequest, TransformResult
-from .secret import mask_key
+from freshsales_mapper.engine.plan import HttpRequest, TransformResult
+from freshsales_mapper.engine.secret import mask_key
 
 TOKEN_PREFIX = "Token token="
 

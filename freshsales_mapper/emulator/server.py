@@ -10,7 +10,6 @@ up budget; ``X-RateLimit-Reset`` is seconds until the oldest counted request lea
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import copy
 import hmac
@@ -22,7 +21,6 @@ import random
 import re
 import socket
 import socketserver
-import sys
 import tempfile
 import threading
 import time
@@ -32,9 +30,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, NamedTuple, Self
 from urllib.parse import parse_qs, urlsplit
 
-from . import emulator_seed as seed
-from .client import RateLimiter, mask_key
-from .emulator_state import ApiError, EmulatorState, error_body
+from freshsales_mapper.emulator import seed as seed
+from freshsales_mapper.emulator.state import ApiError, EmulatorState, error_body
+from freshsales_mapper.engine.secret import mask_key
+from freshsales_mapper.rate_limit import RateLimiter
 
 logger = logging.getLogger(__name__)
 
@@ -323,37 +322,3 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         logger.debug("emulator: " + format, *args)
-
-
-# ---- command line --------------------------------------------------------------------------------
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 picks a free one)")
-    parser.add_argument("--api-key", metavar="KEY", default=None,
-                        help='key clients must send (default: $FRESHSALES_API_KEY, else "emulator-key")')
-    parser.add_argument("--rate-limit-per-minute", type=int, metavar="N", help="answer 429 beyond N a minute")
-    parser.add_argument("--rate-limit-per-hour", type=int, metavar="N", help="answer 429 beyond N an hour")
-    parser.add_argument("--latency-ms", type=float, default=0, metavar="N", help="delay every answer")
-    parser.add_argument("--fail-rate", type=float, default=0.0, metavar="P",
-                        help="fraction of requests that fail with 500 before doing anything (0-1)")
-    parser.add_argument("--state", metavar="FILE", help="keep records in this JSON file across restarts")
-
-
-def run(args: argparse.Namespace) -> int:
-    key = args.api_key or os.environ.get("FRESHSALES_API_KEY") or "emulator-key"
-    try:
-        server = EmulatorServer(args.host, args.port, key, rate_limit_per_minute=args.rate_limit_per_minute,
-                                rate_limit_per_hour=args.rate_limit_per_hour, latency_ms=args.latency_ms,
-                                fail_rate=args.fail_rate, state_file=args.state).start()
-    except (OSError, ValueError) as exc:
-        print(f"emulator: cannot start: {exc}", file=sys.stderr, flush=True)
-        return 2
-    print(f"Freshsales emulator on {server.base_url} (API key {mask_key(key)}); Ctrl-C stops it.", flush=True)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        return 0
-    finally:
-        server.stop()

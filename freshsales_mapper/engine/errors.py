@@ -10,8 +10,8 @@ import json
 import re
 from typing import Any
 
-from .jsvalue import js_json_value
-from .plan import TransformFailure
+from freshsales_mapper.engine.jsvalue import js_json_value
+from freshsales_mapper.engine.plan import TransformFailure
 
 _TAGS_BASE = {"destType": "FRESHSALES", "feature": "processor", "implementation": "native", "module": "destination"}
 

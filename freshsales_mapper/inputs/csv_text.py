@@ -1,6 +1,6 @@
 """CSV uploads into RudderStack events: one event per row, dotted column names nest.
 
-Kept apart from :mod:`freshsales_mapper.inputs` (which re-exports :func:`parse_csv_text`) because
+Kept apart from :mod:`freshsales_mapper.inputs.json_text` (which re-exports :func:`parse_csv_text`) because
 pandas is slow to import and JSON input does not need it.
 """
 
@@ -12,7 +12,16 @@ import itertools
 import re
 from typing import Any
 
-from .inputs import _BOM, _PROCESSOR_KEYS, EventInput, InputError, ParsedInput, _decode, _event_entry, _json_path
+from freshsales_mapper.inputs.model import (
+    BOM,
+    PROCESSOR_KEYS,
+    EventInput,
+    InputError,
+    ParsedInput,
+    decode_json,
+    event_entry,
+    json_path,
+)
 
 # Only cells starting like a JSON value are tried, which keeps plain text cells cheap.
 _JSON_CELL_START = frozenset('-0123456789tfn"[{')
@@ -20,7 +29,7 @@ _JSON_CELL_START = frozenset('-0123456789tfn"[{')
 
 def _cell_value(cell: str) -> Any:
     if cell.lstrip()[:1] in _JSON_CELL_START:
-        value, failure = _decode(cell)
+        value, failure = decode_json(cell)
         if failure is None:
             return value
     return cell
@@ -67,7 +76,7 @@ def _build_row(columns: list[tuple[str, ...] | None], cells: list[str], row: int
             if prefix in leaves or (last and prefix in owner):
                 return InputError(f"columns `{owner[prefix]}` and `{name}` both set `{'.'.join(prefix)}` "
                                   f"in row {row}; fill only one of them", None, None,
-                                  _json_path(prefix), f"row {row}")
+                                  json_path(prefix), f"row {row}")
             owner.setdefault(prefix, name)
             if last:
                 node[segments[-1]] = _cell_value(cell)
@@ -125,7 +134,7 @@ def parse_csv_text(text: str, source: str = "upload.csv") -> ParsedInput:
     """
     import pandas  # deferred: pandas takes a while to import and JSON input does not need it
 
-    text = text.removeprefix(_BOM)
+    text = text.removeprefix(BOM)
     if not text.strip():
         return ParsedInput([], [], "empty", source)
     try:
@@ -137,11 +146,11 @@ def parse_csv_text(text: str, source: str = "upload.csv") -> ParsedInput:
     header, body = rows[0], rows[1:]
     columns, errors = _csv_columns(header, body)
     named = [segments for segments in columns if segments]
-    as_processor = any(segments[0] in _PROCESSOR_KEYS for segments in named)
+    as_processor = any(segments[0] in PROCESSOR_KEYS for segments in named)
     if as_processor:
         errors += [InputError(f"column `{'.'.join(segments)}` must start with message., destination. or "
                               "metadata. like the other columns", 1, None, None, "the header")
-                   for segments in named if segments[0] not in _PROCESSOR_KEYS]
+                   for segments in named if segments[0] not in PROCESSOR_KEYS]
     if errors:
         return ParsedInput([], errors, "csv", source)
     counter = itertools.count()
@@ -155,7 +164,7 @@ def parse_csv_text(text: str, source: str = "upload.csv") -> ParsedInput:
             continue
         if as_processor:
             built.setdefault("message", {})
-        entry = _event_entry(built, f"row {row_number}", "$", None, counter)
+        entry = event_entry(built, f"row {row_number}", "$", None, counter)
         (items if type(entry) is EventInput else errors).append(entry)
     return ParsedInput(items, errors, "csv", source)
 

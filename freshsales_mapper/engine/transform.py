@@ -9,14 +9,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import RudderError, crash_error, explain, instrumentation_error, network_instrumentation_error
-from .event_run import ACCOUNT_UPSERT, CONTACT_UPSERT, EventRun, prop, raise_network
-from .jsvalue import UNDEFINED, js_json_value, js_string, truthy
-from .plan import FinalRequest, TransformResult
-from .resolvers import Resolver
-from .tables import MappingTables, load_tables
-from .track import track_requests
-from .unmapped import find_unmapped
+from freshsales_mapper.engine.errors import (
+    RudderError,
+    crash_error,
+    explain,
+    instrumentation_error,
+    network_instrumentation_error,
+)
+from freshsales_mapper.engine.event_run import ACCOUNT_UPSERT, CONTACT_UPSERT, EventRun, prop, raise_network
+from freshsales_mapper.engine.jsvalue import UNDEFINED, js_json_value, js_string, truthy
+from freshsales_mapper.engine.plan import FinalRequest, TransformResult
+from freshsales_mapper.engine.resolvers import Resolver
+from freshsales_mapper.engine.tables import MappingTables, load_tables
+from freshsales_mapper.engine.track import track_requests
+from freshsales_mapper.engine.unmapped import find_unmapped
 
 NOTE_TRACK_UNDOCUMENTED = "The public docs say nothing of track; the code supports sales activities and lifecycle stages."
 NOTE_GROUP_WRITES = ("While transforming this group event RudderStack itself calls Freshsales: it upserts the "

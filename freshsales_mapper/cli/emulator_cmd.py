@@ -1,0 +1,43 @@
+"""``emulator``: run the local Freshsales emulator in the foreground until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+from freshsales_mapper.emulator.server import EmulatorServer
+from freshsales_mapper.engine.secret import mask_key
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 picks a free one)")
+    parser.add_argument("--api-key", metavar="KEY", default=None,
+                        help='key clients must send (default: $FRESHSALES_API_KEY, else "emulator-key")')
+    parser.add_argument("--rate-limit-per-minute", type=int, metavar="N", help="answer 429 beyond N a minute")
+    parser.add_argument("--rate-limit-per-hour", type=int, metavar="N", help="answer 429 beyond N an hour")
+    parser.add_argument("--latency-ms", type=float, default=0, metavar="N", help="delay every answer")
+    parser.add_argument("--fail-rate", type=float, default=0.0, metavar="P",
+                        help="fraction of requests that fail with 500 before doing anything (0-1)")
+    parser.add_argument("--state", metavar="FILE", help="keep records in this JSON file across restarts")
+
+
+def run(args: argparse.Namespace) -> int:
+    key = args.api_key or os.environ.get("FRESHSALES_API_KEY") or "emulator-key"
+    try:
+        server = EmulatorServer(args.host, args.port, key, rate_limit_per_minute=args.rate_limit_per_minute,
+                                rate_limit_per_hour=args.rate_limit_per_hour, latency_ms=args.latency_ms,
+                                fail_rate=args.fail_rate, state_file=args.state).start()
+    except (OSError, ValueError) as exc:
+        print(f"emulator: cannot start: {exc}", file=sys.stderr, flush=True)
+        return 2
+    print(f"Freshsales emulator on {server.base_url} (API key {mask_key(key)}); Ctrl-C stops it.", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        server.stop()

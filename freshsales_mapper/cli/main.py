@@ -1,0 +1,45 @@
+"""``python -m freshsales_mapper`` / ``freshsales-mapper``: the argument parser and the subcommand dispatch."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from freshsales_mapper.cli.common import EXIT_BAD_INPUT, EXIT_OK, InputProblem
+
+# Each subcommand lives in its own module, imported only when chosen (the HTTP stack is slow to import).
+COMMANDS = {
+    "transform": ("transform_cmd", "show what RudderStack would send, without sending"),
+    "send": ("send_cmd", "transform and really send events to Freshsales (or the local emulator)"),
+    "emulator": ("emulator_cmd", "run a local Freshsales emulator for demos and tests"),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(argv)
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except InputProblem as problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except BrokenPipeError:  # `... | head` closed the pipe: not an error worth a traceback
+        return EXIT_OK
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m freshsales_mapper",
+        description="See, check and send what RudderStack sends to Freshsales.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    chosen = next((a for a in argv or [] if not a.startswith("-")), None)
+    for name, (module_name, help_text) in COMMANDS.items():
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        if name == chosen:
+            module = importlib.import_module(f"{__package__}.{module_name}")
+            module.add_arguments(sub)
+            sub.set_defaults(run=module.run)
+    return parser

@@ -1,0 +1,18 @@
+"""Sending for real: the Freshsales HTTP client (safe hosts, retries that never duplicate writes), live
+lookups, and the batch sender with its resumable journal.
+
+Owns all outgoing HTTP. May import the engine (to transform before sending), inputs (the event type),
+the rate limiter, requests and urllib3; never the emulator, the CLI or the playground.
+"""
+
+from freshsales_mapper.rate_limit import RateLimiter
+from freshsales_mapper.sending.client import FreshsalesClient
+from freshsales_mapper.sending.domain import DomainError, normalize_domain
+from freshsales_mapper.sending.journal import JournalError
+from freshsales_mapper.sending.live_resolver import LiveResolver
+from freshsales_mapper.sending.replies import ClientReply, parse_error_body
+from freshsales_mapper.sending.sender import BatchSender, EventOutcome, client_factory, summarize, summary_line
+
+__all__ = ["BatchSender", "ClientReply", "DomainError", "EventOutcome", "FreshsalesClient", "JournalError",
+           "LiveResolver", "RateLimiter", "client_factory", "normalize_domain", "parse_error_body", "summarize",
+           "summary_line"]
