@@ -3,7 +3,7 @@ PYTHON ?= python3
 PORT ?= 8501
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install install-dev browser run test lint bench
+.PHONY: install install-dev browser run test lint conformance bench
 
 install:
 	$(PYTHON) -m pip install -q -r requirements.txt
@@ -23,6 +23,10 @@ lint:
 
 test: install-dev browser lint
 	$(PYTHON) -m pytest
+
+# RudderStack's own outputs (tests/conformance/, 425 cases), in process and through the command line.
+conformance: install-dev
+	$(PYTHON) -m pytest -q tests/test_conformance.py
 
 bench: install-dev
 	$(PYTHON) benchmarks/bench_transform.py
