@@ -24,8 +24,32 @@ def results_json(frame: pd.DataFrame) -> bytes:
     return _json_bytes(records)
 
 
+# OWASP's CSV injection guidance: a spreadsheet runs a cell starting with one of these as a formula
+# (``=HYPERLINK(...)``, ``+cmd|...``, ``@SUM(...)``); a leading ``'`` makes it plain text. Tab and CR
+# are on the list because some spreadsheets strip them and then read the formula behind them.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralised_cell(value: Any) -> Any:
+    """A text cell a spreadsheet would run as a formula, prefixed with ``'``; everything else as is.
+
+    Numbers stay numbers (``-5`` is a value, not a formula); only text can carry a formula.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def results_csv(frame: pd.DataFrame) -> bytes:
-    return frame.to_csv(index=False).encode("utf-8")
+    """The events table as CSV, safe to open in a spreadsheet (see :data:`FORMULA_STARTS`)."""
+    safe = frame.copy()
+    for column in safe.columns:
+        if not pd.api.types.is_numeric_dtype(safe[column]):
+            safe[column] = safe[column].map(neutralised_cell)
+    safe.columns = [neutralised_cell(name) for name in safe.columns]
+    # RFC 4180's CRLF rows: pandas quotes a cell holding a character of the line terminator, so with
+    # CRLF a lone CR inside a cell is quoted too instead of splitting the row in some readers.
+    return safe.to_csv(index=False, lineterminator="\r\n").encode("utf-8")
 
 
 def _plan_entry(result: TransformResult) -> dict:
