@@ -45,7 +45,8 @@ def test_bare_messages_need_domain_and_key():
     proc = transform(stdin=json.dumps(IDENTIFY))
     assert proc.returncode == 2
     assert "--domain" in proc.stderr and "Traceback" not in proc.stderr
-    proc = transform("--domain", "acme.myfreshworks.com", "--api-key", KEY, stdin=json.dumps([IDENTIFY, IDENTIFY]))
+    proc = transform("--domain", "acme.myfreshworks.com", "--api-key", KEY, "--reveal-key",
+                     stdin=json.dumps([IDENTIFY, IDENTIFY]))
     assert proc.returncode == 0
     items = json.loads(proc.stdout)
     assert len(items) == 2 and items[0]["output"]["headers"]["Authorization"] == f"Token token={KEY}"

@@ -5,16 +5,28 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import shutil
 import sys
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
-from freshsales_mapper.cli.common import EXIT_OK, InputProblem, add_input_arguments, json_bytes, read_events
+from freshsales_mapper.cli.common import EXIT_OK, InputProblem, add_input_arguments, read_events
+from freshsales_mapper.cli.output import (
+    Style,
+    add_output_arguments,
+    choose_style,
+    explain_text,
+    join_json_array,
+    join_text,
+    json_array_part,
+    shell_text,
+)
 from freshsales_mapper.cli.parallel import default_jobs, rendered_in_order
 from freshsales_mapper.engine.plan import TransformResult
 from freshsales_mapper.engine.resolvers import OfflineResolver, ReplayResolver, Resolver
 from freshsales_mapper.engine.transform import transform_event
-from freshsales_mapper.engine.views import curl_command, masked_processor_items, processor_items, request_view
+from freshsales_mapper.engine.views import curl_command, processor_response, request_view
 from freshsales_mapper.inputs import EventInput
 
 
@@ -36,43 +48,59 @@ def add_arguments(sub: argparse.ArgumentParser) -> None:
                              "response: {status, body}} (or a networks.json object with --network)")
     sub.add_argument("--network", help="with --replay of a networks.json object: which named set to use")
     sub.add_argument("--view", choices=("processor", "requests", "curl", "explain"), default="processor",
-                     help="processor: RudderStack's items (exact, key included, as RudderStack outputs it); "
-                          "requests: method/url/headers/body with the key masked; curl: commands, key "
-                          "masked; explain: the full field-by-field trace")
-    sub.add_argument("--mask-key", action="store_true", help="mask the API key in processor items too")
+                     help="processor: RudderStack's items (exact, with the key masked unless --reveal-key); "
+                          "requests: method/url/headers/body; curl: shell commands, one per request, ready to "
+                          "paste; explain: the field-by-field trace (a table per event on a terminal)")
+    sub.add_argument("--reveal-key", action="store_true",
+                     help="show the API key in clear, as RudderStack's own output carries it (masked by default)")
+    sub.add_argument("--mask-key", action="store_true", help="mask the API key (the default; kept for old scripts)")
+    add_output_arguments(sub)
     sub.add_argument("--jobs", type=int, default=0, metavar="N",
                      help="processes for large inputs (default: one per available core from 2,000 events on; "
                           "1 keeps everything in this process); the output order is always the input order")
 
 
 def run(args: argparse.Namespace) -> int:
+    try:
+        style = choose_style(args, terminal=sys.stdout.isatty())
+    except ValueError as exc:
+        raise InputProblem(str(exc)) from None
     resolver = _resolver(args)
     items = read_events(args)
     trace = args.view == "explain"
-    render = _renderer(args)
+    render = _renderer(args, style)
+    separator = "\n" if style is Style.TABLE else ""  # shell blocks end with their own blank line
 
     def render_slice(part: list[EventInput]) -> bytes:
-        return b",".join(json_bytes(entry) for item in part
-                         for entry in render(transform_event(item.message, item.destination, resolver, trace=trace),
-                                             item))
+        transformed = [(transform_event(item.message, item.destination, resolver, trace=trace), item)
+                       for item in part]
+        if style in (Style.SHELL, Style.TABLE):
+            return separator.join(render(result, item) for result, item in transformed).encode("utf-8")
+        return json_array_part((entry for result, item in transformed for entry in render(result, item)), style)
 
     jobs = args.jobs or default_jobs(len(items))
+    parts = rendered_in_order(items, render_slice, jobs)
     out = sys.stdout.buffer
-    out.write(b"[" + b",".join(part for part in rendered_in_order(items, render_slice, jobs) if part) + b"]\n")
+    out.write(join_text(parts, separator.encode()) if style in (Style.SHELL, Style.TABLE) else join_json_array(parts, style))
     out.flush()
     return EXIT_OK
 
 
-
-def _renderer(args: argparse.Namespace) -> Callable[[TransformResult, EventInput], list]:
+def _renderer(args: argparse.Namespace, style: Style) -> Callable[[TransformResult, EventInput], Any]:
+    reveal = args.reveal_key
     if args.view == "processor":
-        items_of = masked_processor_items if args.mask_key else processor_items
-        return lambda result, item: items_of(result, item.metadata)
+        return lambda result, item: processor_response(result, item.metadata, reveal_key=reveal)
     if args.view == "requests":
-        return lambda result, item: [_with_steps(result, item, request_view)]
+        return lambda result, item: [_with_steps(result, item, partial(request_view, reveal_key=reveal))]
+    if args.view == "curl" and style is Style.SHELL:
+        return lambda result, item: shell_text(result, item.location,
+                                               [curl_command(s.request, reveal_key=reveal) for s in result.steps])
     if args.view == "curl":
-        return lambda result, item: [_with_steps(result, item, curl_command)]
-    return lambda result, item: [explain_json(result, item)]
+        return lambda result, item: [_with_steps(result, item, partial(curl_command, reveal_key=reveal))]
+    if style is Style.TABLE:
+        width = shutil.get_terminal_size((120, 24)).columns
+        return lambda result, item: explain_text(result, item.location, width)
+    return lambda result, item: [explain_json(result, item, reveal_key=reveal)]
 
 
 def _with_steps(result: TransformResult, item: EventInput, show: Callable) -> dict:
@@ -83,12 +111,12 @@ def _with_steps(result: TransformResult, item: EventInput, show: Callable) -> di
     return entry
 
 
-def explain_json(result: TransformResult, item: EventInput) -> dict:
-    """The whole result as JSON data, with every request's key masked."""
+def explain_json(result: TransformResult, item: EventInput, *, reveal_key: bool = False) -> dict:
+    """The whole result as JSON data, with every request's key masked unless asked otherwise."""
     data = dataclasses.asdict(result)
     for step, shown in zip(result.steps, data["steps"], strict=True):
         shown["kind"] = step.kind
-        shown["request"] = request_view(step.request)
+        shown["request"] = request_view(step.request, reveal_key=reveal_key)
     return {"input": item.location, "metadata": item.metadata, **data}
 
 

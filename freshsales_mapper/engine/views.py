@@ -69,3 +69,12 @@ def masked_processor_items(result: TransformResult, metadata: Any = None) -> lis
         if "output" in item:
             item["output"] = {**item["output"], "headers": masked_headers(item["output"]["headers"])}
     return items
+
+
+def processor_response(result: TransformResult, metadata: Any = None, *, reveal_key: bool = False) -> list[dict]:
+    """RudderStack's processor items for one input; the key in headers is masked unless ``reveal_key=True``.
+
+    ``reveal_key=True`` gives the items exactly as RudderStack outputs them (the key in clear), for a
+    program that compares or forwards them; anything a person reads keeps the default.
+    """
+    return processor_items(result, metadata) if reveal_key else masked_processor_items(result, metadata)

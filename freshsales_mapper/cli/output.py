@@ -1,0 +1,195 @@
+"""How ``transform`` writes for a person or for a program: indented or compact JSON, shell commands, tables.
+
+On a terminal JSON is indented and ``--view explain`` is a table; piped, both are compact JSON so that
+other programs read them. ``--view curl`` is plain shell text either way (it is meant to be pasted).
+Every choice can be forced (``--pretty``/``--compact``, ``--table``/``--json``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import enum
+import json
+import shutil
+import textwrap
+from collections.abc import Iterable
+from typing import Any
+
+import orjson
+
+from freshsales_mapper.cli.common import json_bytes
+from freshsales_mapper.engine.plan import FieldTrace, LookupStep, Placeholder, TransformResult
+
+PASSED_OVER = ("missing", "null", "empty", "nan")
+VALUE_WIDTH = 28  # longer values are cut in the table; the JSON view has them whole
+
+
+class Style(enum.Enum):
+    """What ``transform`` writes."""
+
+    COMPACT_JSON = "compact JSON"
+    PRETTY_JSON = "indented JSON"
+    SHELL = "shell commands"
+    TABLE = "tables"
+
+
+def add_output_arguments(parser: argparse.ArgumentParser) -> None:
+    layout = parser.add_mutually_exclusive_group()
+    layout.add_argument("--pretty", action="store_true", help="indent JSON output (the default on a terminal)")
+    layout.add_argument("--compact", action="store_true", help="compact JSON output (the default when piped)")
+    form = parser.add_mutually_exclusive_group()
+    form.add_argument("--table", action="store_true",
+                      help="with --view explain: a readable table per event (the default on a terminal)")
+    form.add_argument("--json", action="store_true",
+                      help="with --view curl or explain: JSON instead of shell commands or tables "
+                           "(explain's default when piped)")
+
+
+def choose_style(args: argparse.Namespace, terminal: bool) -> Style:
+    """The output style for these options, writing to a terminal or not."""
+    if args.table and args.view != "explain":
+        raise ValueError("--table applies to --view explain only")
+    if args.view == "curl" and not args.json:
+        return Style.SHELL
+    if args.view == "explain" and (args.table or (terminal and not args.json)):
+        return Style.TABLE
+    if args.pretty or (terminal and not args.compact):
+        return Style.PRETTY_JSON
+    return Style.COMPACT_JSON
+
+
+def indented_json_bytes(value: Any) -> bytes:
+    try:
+        return orjson.dumps(value, option=orjson.OPT_INDENT_2)
+    except TypeError:
+        return json.dumps(value, indent=2, ensure_ascii=False).encode("utf-8")
+
+
+def json_array_part(entries: Iterable[Any], style: Style) -> bytes:
+    """Array members for one slice of the input, to be joined by :func:`join_json_array`."""
+    if style is Style.PRETTY_JSON:
+        # JSON text never holds a raw newline inside a string, so indenting line by line is safe.
+        return b",\n".join(b"  " + indented_json_bytes(e).replace(b"\n", b"\n  ") for e in entries)
+    return b",".join(json_bytes(e) for e in entries)
+
+
+def join_json_array(parts: Iterable[bytes], style: Style) -> bytes:
+    members = [part for part in parts if part]
+    if style is Style.PRETTY_JSON:
+        return b"[\n" + b",\n".join(members) + b"\n]\n" if members else b"[]\n"
+    return b"[" + b",".join(members) + b"]\n"
+
+
+def join_text(parts: Iterable[bytes], separator: bytes) -> bytes:
+    return separator.join(part for part in parts if part)
+
+
+def word(value: Any) -> str:
+    """An enum's value or a plain string, as shown to a person."""
+    return str(value.value if isinstance(value, enum.Enum) else value)
+
+
+def shown_value(value: Any) -> str:
+    if value is None:
+        return ""
+    text = value if isinstance(value, Placeholder) else json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= VALUE_WIDTH else text[:VALUE_WIDTH - 1] + "…"
+
+
+def shell_text(result: TransformResult, location: str, commands: list[str]) -> str:
+    """One commented shell command per request, each followed by a blank line."""
+    if result.error is not None:
+        return f"# {location}: RudderStack rejects it ({result.error.status}): {one_line(result.error.message)}\n\n"
+    if not commands:
+        return f"# {location}: no request\n\n"
+    blocks = []
+    for number, (step, command) in enumerate(zip(result.steps, commands, strict=True), 1):
+        blocks.append(f"# {location}, request {number} of {len(commands)}: {step_label(step)}\n{command}\n\n")
+    return "".join(blocks)
+
+
+def step_label(step: Any) -> str:
+    if isinstance(step, LookupStep):
+        side_effect = " [writes to Freshsales]" if step.writes else ""
+        return f"lookup RudderStack makes while transforming — {step.purpose}{side_effect}"
+    return f"{getattr(step, 'freshsales_event', 'request')} (delivered by RudderStack's router)"
+
+
+def one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def why(trace: FieldTrace) -> str:
+    notes = [one_line(w) for w in trace.warnings]
+    status = word(trace.status)
+    if status == "missing-required":
+        notes.insert(0, f"required, and nothing usable in {trace.sources}")
+    elif status == "used":
+        notes.insert(0, "read to find the record, not sent as a field")
+    elif status == "unset":
+        notes.insert(0, f"no value in {trace.sources}")
+    passed = [f"{c.path} ({word(c.outcome)})" for c in trace.candidates if word(c.outcome) in PASSED_OVER and c.found]
+    if passed and trace.winner:
+        notes.append("passed over: " + ", ".join(passed))
+    if isinstance(trace.sent, Placeholder):
+        notes.append("placeholder: the real id comes from a lookup's answer")
+    if trace.coercion:
+        notes.append(f"coerced with {'Number()' if trace.coercion == 'toNumber' else 'parseFloat()'}")
+    return "; ".join(notes)
+
+
+def table(header: list[str], rows: list[list[str]], width: int) -> str:
+    """Columns sized to their content; the last column wraps to what the terminal has left."""
+    fixed = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header) - 1)]
+    left = max(24, width - sum(fixed) - 2 * len(fixed))
+    lines = []
+    for row in [header, ["-" * n for n in fixed] + ["-" * min(left, 40)], *rows]:
+        wrapped = textwrap.wrap(row[-1], left) or [""]
+        head = "  ".join(cell.ljust(n) for cell, n in zip(row[:-1], fixed, strict=True))
+        lines.append(f"{head}  {wrapped[0]}".rstrip())
+        lines += [(" " * (len(head) + 2) + more).rstrip() for more in wrapped[1:]]
+    return "\n".join(lines)
+
+
+def explain_text(result: TransformResult, location: str, width: int | None = None) -> str:
+    """A person's view of one event: the fields, the requests, and what went wrong."""
+    width = width or shutil.get_terminal_size((120, 24)).columns
+    title = f"{location} — {result.event_type or 'no type'}"
+    out = [title, "=" * min(len(title), width)]
+    if result.error is not None:
+        error = result.error
+        out += [textwrap.fill(f"REJECTED ({error.status}, RudderStack {error.disposition} it): "
+                              f"{one_line(error.message)}", width, subsequent_indent="  "),
+                textwrap.fill(f"what it means: {one_line(error.explanation)}", width, initial_indent="  ",
+                              subsequent_indent="    "),
+                textwrap.fill(f"how to fix it: {one_line(error.fix)}", width, initial_indent="  ",
+                              subsequent_indent="    ")]
+    shown = [t for t in result.fields if word(t.status) != "unset"]
+    unset = [t for t in result.fields if word(t.status) == "unset"]
+    if shown:
+        rows, section = [], None
+        for t in shown:
+            if t.section and t.section != section:  # a heading row per Freshsales object keeps the column narrow
+                rows.append([f"{t.section}:", "", "", "", ""])
+                section = t.section
+            rows.append([f"  {t.dest}" if t.section else t.dest, word(t.status), t.winner or "", shown_value(t.sent),
+                         why(t)])
+        out += ["", table(["field", "status", "source", "value sent", "why"], rows, width)]
+    if unset:
+        out += ["", textwrap.fill("no value (no source key has one): " + ", ".join(t.dest for t in unset), width)]
+    if result.unmapped:
+        out += ["", "inputs no field reads:"]
+        out += [textwrap.fill(f"{u.path} = {shown_value(u.value)}: {one_line(u.hint)}", width,
+                              initial_indent="  ", subsequent_indent="    ") for u in result.unmapped]
+    doc_notes = [f"{t.dest}: {one_line(t.doc_note)}" for t in shown if t.doc_note]
+    if doc_notes:
+        out += ["", "where RudderStack's docs and code differ (the code is what runs):"]
+        out += [textwrap.fill(note, width, initial_indent="  ", subsequent_indent="    ") for note in doc_notes]
+    if result.steps:
+        out += ["", "requests:"]
+        for number, step in enumerate(result.steps, 1):
+            out += [textwrap.fill(f"{number}. {step_label(step)}", width, initial_indent="  ",
+                                  subsequent_indent="     "), f"     {step.request.method} {step.request.url}"]
+    for note in dict.fromkeys(result.notes):
+        out.append(textwrap.fill(f"note: {one_line(note)}", width, subsequent_indent="  "))
+    return "\n".join(out) + "\n"
