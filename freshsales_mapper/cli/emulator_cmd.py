@@ -8,6 +8,7 @@ import sys
 import time
 
 from freshsales_mapper.emulator.server import EmulatorServer
+from freshsales_mapper.emulator.transport import BODY_TIMEOUT, HEADER_TIMEOUT, MAX_BODY_BYTES
 from freshsales_mapper.engine.secret import mask_key
 
 
@@ -22,6 +23,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fail-rate", type=float, default=0.0, metavar="P",
                         help="fraction of requests that fail with 500 before doing anything (0-1)")
     parser.add_argument("--state", metavar="FILE", help="keep records in this JSON file across restarts")
+    parser.add_argument("--header-timeout", type=float, default=HEADER_TIMEOUT, metavar="S",
+                        help=f"drop a connection whose request headers take longer (idle keep-alive too; "
+                             f"default {HEADER_TIMEOUT:g})")
+    parser.add_argument("--body-timeout", type=float, default=BODY_TIMEOUT, metavar="S",
+                        help=f"answer 408 to a body that takes longer to arrive (default {BODY_TIMEOUT:g})")
+    parser.add_argument("--max-body-bytes", type=int, default=MAX_BODY_BYTES, metavar="N",
+                        help=f"answer 413 to a larger request body (default {MAX_BODY_BYTES})")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -29,7 +37,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         server = EmulatorServer(args.host, args.port, key, rate_limit_per_minute=args.rate_limit_per_minute,
                                 rate_limit_per_hour=args.rate_limit_per_hour, latency_ms=args.latency_ms,
-                                fail_rate=args.fail_rate, state_file=args.state).start()
+                                fail_rate=args.fail_rate, state_file=args.state,
+                                header_timeout=args.header_timeout, body_timeout=args.body_timeout,
+                                max_body_bytes=args.max_body_bytes).start()
     except (OSError, ValueError) as exc:
         print(f"emulator: cannot start: {exc}", file=sys.stderr, flush=True)
         return 2

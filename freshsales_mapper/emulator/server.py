@@ -10,40 +10,38 @@ up budget; ``X-RateLimit-Reset`` is seconds until the oldest counted request lea
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import hmac
 import json
-import logging
 import math
 import os
 import random
 import re
-import socket
-import socketserver
 import tempfile
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, NamedTuple, Self
 from urllib.parse import parse_qs, urlsplit
 
 from freshsales_mapper.emulator import seed as seed
 from freshsales_mapper.emulator.state import ApiError, EmulatorState, error_body
+from freshsales_mapper.emulator.transport import (
+    BODY_TIMEOUT,
+    HEADER_TIMEOUT,
+    LISTEN_BACKLOG,
+    MAX_BODY_BYTES,
+    Answer,
+    Handler,
+    HttpServer,
+)
 from freshsales_mapper.engine.secret import mask_key
 from freshsales_mapper.rate_limit import RateLimiter
 
-logger = logging.getLogger(__name__)
-
 API = "/crm/sales/api"
-
-
-class Answer(NamedTuple):
-    status: int
-    body: Any
-    headers: dict[str, str]
+MAX_ID_DIGITS = 19  # ids are signed 64-bit numbers; a longer one names no record
+MAX_BODY_DEPTH = 100  # nesting of objects and arrays in a request body
 
 
 class LoggedRequest(NamedTuple):
@@ -64,7 +62,8 @@ def _includes_accounts(query: dict[str, list[str]]) -> bool:
 def _get(table: str, render: Callable[[EmulatorState, dict[str, Any], dict[str, list[str]]], dict[str, Any]]
          ) -> Route:
     def read(state: EmulatorState, match: re.Match[str], query: dict[str, list[str]], _body: Any) -> dict:
-        record = getattr(state, table).get(int(match["id"]))
+        digits = match["id"]
+        record = getattr(state, table).get(int(digits)) if len(digits) <= MAX_ID_DIGITS else None
         if record is None:
             raise ApiError(404, "Record not found")
         return render(state, record, query)
@@ -109,14 +108,20 @@ class EmulatorServer:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, api_key: str = "emulator-key", *,
                  rate_limit_per_minute: int | None = None, rate_limit_per_hour: int | None = None,
                  latency_ms: float = 0, fail_rate: float = 0.0, state_file: str | os.PathLike | None = None,
-                 seed: int = 0, clock: Callable[[], float] = time.monotonic):
+                 seed: int = 0, clock: Callable[[], float] = time.monotonic,
+                 backlog: int = LISTEN_BACKLOG, header_timeout: float = HEADER_TIMEOUT,
+                 body_timeout: float = BODY_TIMEOUT, max_body_bytes: int = MAX_BODY_BYTES):
         if not api_key:
             raise ValueError("the emulator needs an API key to check requests against")
         if not 0.0 <= fail_rate <= 1.0:
             raise ValueError(f"fail_rate must be between 0 and 1, got {fail_rate}")
+        if min(header_timeout, body_timeout) <= 0 or max_body_bytes < 0 or backlog < 1:
+            raise ValueError("timeouts must be positive, the body limit and backlog at least 0 and 1")
         self.host, self.port = host, port
         self._key = api_key.encode()
         self.latency_ms, self.fail_rate = latency_ms, fail_rate
+        self.backlog, self.header_timeout, self.body_timeout = backlog, header_timeout, body_timeout
+        self.max_body_bytes = max_body_bytes
         self._limiter = RateLimiter(rate_limit_per_minute, rate_limit_per_hour, clock=clock, margin=0.0)
         self._random = random.Random(seed)
         self._lock = threading.Lock()
@@ -130,7 +135,7 @@ class EmulatorServer:
                     self.state.load_json(json.load(handle))
             except (ValueError, KeyError, TypeError) as exc:
                 raise ValueError(f"{self.state_file} is not an emulator state file ({exc!r})") from None
-        self._httpd: _HttpServer | None = None
+        self._httpd: HttpServer | None = None
         self._thread: threading.Thread | None = None
 
     def __repr__(self) -> str:
@@ -139,7 +144,7 @@ class EmulatorServer:
     # ---- lifecycle ----
     def start(self) -> Self:
         self._stopping.clear()
-        self._httpd = _HttpServer((self.host, self.port), _Handler)
+        self._httpd = HttpServer((self.host, self.port), Handler, self.backlog)
         self._httpd.emulator = self
         self.port = self._httpd.server_address[1]
         # A short poll interval keeps stop() quick; tests start and stop many emulators.
@@ -217,10 +222,9 @@ class EmulatorServer:
         match, handler = route
         body = None
         if method == "POST":
-            try:
-                body = json.loads(raw_body or b"null")
-            except ValueError:
-                return Answer(400, error_body(400, "The request body is not valid JSON"), {})
+            body, problem = _decoded_body(raw_body)
+            if problem:
+                return Answer(400, error_body(400, problem), {})
         with self._lock:
             # One seeded generator: the same seed fails the same requests when they arrive in the same order.
             if self.fail_rate and self._random.random() < self.fail_rate:
@@ -246,79 +250,30 @@ class EmulatorServer:
             raise
 
 
-class _HttpServer(ThreadingHTTPServer):
-    daemon_threads = True
-    emulator: EmulatorServer
-
-    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]):
-        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
-        self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
-        super().__init__(address, handler)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self._connections_lock:
-            self._connections.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self._connections_lock:
-            self._connections.discard(request)
-        super().shutdown_request(request)
-
-    def close_connections(self) -> None:
-        with self._connections_lock:
-            connections = list(self._connections)
-        for connection in connections:
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
-
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind resolves the host's FQDN, which can hang without DNS; we never need it.
-        socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = str(self.server_address[0]), self.server_address[1]
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # socketserver calls this from inside its except block, so the traceback is available.
-        logger.debug("emulator connection error from %s", client_address, exc_info=True)
+def _decoded_body(raw: bytes) -> tuple[Any, str | None]:
+    """(body, None), or (None, what is wrong with it) for a 400."""
+    try:
+        body = json.loads(raw or b"null")
+    except RecursionError:
+        return None, f"The request body nests deeper than {MAX_BODY_DEPTH} levels"
+    except ValueError as exc:
+        if "integer string conversion" in str(exc):  # Python's int-string limit: thousands of digits
+            return None, "The request body has a number with too many digits"
+        return None, "The request body is not valid JSON"
+    if _depth(body) > MAX_BODY_DEPTH:
+        return None, f"The request body nests deeper than {MAX_BODY_DEPTH} levels"
+    return body, None
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, so clients exercise their connection pools
-    # Headers and body go out in two writes; with Nagle on, the body waits for the client's delayed ACK
-    # (~40 ms per answer on Linux), which would make every local demo and test crawl.
-    disable_nagle_algorithm = True
-    server_version = "FreshsalesEmulator/1.0"
-    server: _HttpServer
-
-    def _serve(self) -> None:
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            length = -1
-        if length < 0 or "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            self.close_connection = True  # we cannot tell where this body ends
-            answer = Answer(400, error_body(400, "Send the body with a Content-Length"), {})
-        else:
-            raw = self.rfile.read(length) if length else b""
-            try:
-                answer = self.server.emulator.handle(self.command, self.path, self.headers.get("Authorization"),
-                                                     raw)
-            except Exception:
-                logger.exception("emulator bug while answering %s %s", self.command, self.path)
-                answer = Answer(500, error_body(500, "Internal server error"), {})
-        payload = json.dumps(answer.body).encode("utf-8")
-        try:
-            self.send_response(answer.status)
-            for name, value in {"Content-Type": "application/json; charset=utf-8",
-                                "Content-Length": str(len(payload)), **answer.headers}.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(payload)
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True  # the client gave up (e.g. its read timeout): nothing to answer
-
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
-
-    def log_message(self, format: str, *args: Any) -> None:
-        logger.debug("emulator: " + format, *args)
+def _depth(value: Any) -> int:
+    """Nesting of objects and arrays, without recursion (the point is to refuse what would recurse too deep)."""
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        node, level = pending.pop()
+        if isinstance(node, dict):
+            node = node.values()
+        elif not isinstance(node, list):
+            continue
+        deepest = max(deepest, level)
+        pending.extend((child, level + 1) for child in node if isinstance(child, (dict, list)))
+    return deepest

@@ -31,17 +31,26 @@ def _now() -> str:
     return datetime.now().astimezone().replace(microsecond=0).isoformat()
 
 
+# Freshsales keeps ids in signed 64-bit columns; anything larger cannot name a record.
+MAX_ID = 2**63 - 1
+
+
 def _as_id(field: str, value: Any) -> int | None:
     """Ids arrive as numbers or numeric strings (RudderStack forwards strings as given)."""
     if value is None:
         return None
     if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and re.fullmatch(r"\s*\d+\s*", value):
-        return int(value)
-    raise ApiError(400, f"The type for {field} is invalid.")
+        number = value
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    elif isinstance(value, str) and re.fullmatch(r"\s*\d+\s*", value):
+        # Thousands of digits would trip Python's int-string limit; no id is that long anyway.
+        number = int(value) if len(value.strip()) <= 30 else MAX_ID + 1
+    else:
+        raise ApiError(400, f"The type for {field} is invalid.")
+    if not 0 <= number <= MAX_ID:
+        raise ApiError(400, f"The value for {field} is out of range.")
+    return number
 
 
 def _as_text(field: str, value: Any) -> str | None:
