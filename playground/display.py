@@ -76,3 +76,8 @@ def json_text(value: Any) -> str:
 def step_title(number: int, step: Any) -> str:
     kind = "lookup while transforming" if isinstance(step, LookupStep) else "request RudderStack delivers"
     return f"Step {number} · {kind} · {step.request.method} {step.request.path}"
+
+
+def body_text(value: Any) -> str:
+    """Indented JSON for a code block (placeholders print as their ``{{…}}`` text)."""
+    return json.dumps(value, ensure_ascii=False, indent=2, default=str)

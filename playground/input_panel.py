@@ -66,6 +66,14 @@ def _on_sample_picked() -> None:
     st.session_state[state.SAMPLE_PICK] = None  # ready to load the same sample again later
 
 
+EXAMPLE = "identify.json"
+
+
+def _try_example() -> None:
+    st.session_state[state.EVENTS_INPUT] = load_sample(EXAMPLE)
+    st.session_state[state.LOADED_SAMPLE] = EXAMPLE
+
+
 def render() -> InputBundle:
     st.subheader("1 · Events")
     left, right = st.columns([3, 2], gap="medium")
@@ -83,6 +91,9 @@ def render() -> InputBundle:
     with left:
         text = st.text_area("Events (JSON, NDJSON or a processor request body)", key=state.EVENTS_INPUT,
                             height=300, placeholder=PLACEHOLDER)
+        if not (text or "").strip() and upload is None:
+            st.button("Try an example", key=state.TRY_EXAMPLE, type="primary", icon=":material/play_arrow:",
+                      on_click=_try_example, help="Fills the box with a typical identify event and maps it.")
     if upload is not None:
         bundle = _from_upload(upload)
         st.info(f"Showing the uploaded file **{upload.name}**; remove it to go back to the text box.")
@@ -109,7 +120,9 @@ def _report(bundle: InputBundle) -> None:
     parsed = bundle.parsed
     items, errors = parsed.items, parsed.errors
     if not items and not errors:
-        st.caption("Nothing to map yet: paste events, load a sample or upload a file.")
+        st.caption("Nothing to map yet: paste a RudderStack event (or many), load a sample or upload a file, or "
+                   "click **Try an example**. The page then shows, for every Freshsales field, the value sent "
+                   "and why.")
         return
     what = {"object": "one JSON document", "array": "a JSON array", "ndjson": "NDJSON", "csv": "CSV"}
     summary = f"Read **{len(items)}** event(s) from {what.get(parsed.format, parsed.format)} in {bundle.source}"

@@ -6,7 +6,7 @@ import streamlit as st
 
 from freshsales_mapper.inputs import validate_event
 
-from . import batch_view, input_panel, settings_panel, single_view, state
+from . import batch_view, input_panel, settings_panel, single_view, state, style
 from .pipeline import detail
 
 INTRO = ("See exactly what RudderStack sends to Freshsales for your events: which source key won for each "
@@ -16,6 +16,7 @@ INTRO = ("See exactly what RudderStack sends to Freshsales for your events: whic
 
 def render() -> None:
     state.init_defaults()
+    style.inject()
     settings = settings_panel.render()
     st.title("Freshsales mapper playground")
     st.caption(INTRO)

@@ -128,7 +128,7 @@ STATUS_MAPPED, STATUS_FAILED, STATUS_UNREADABLE = "mapped", "failed", "unreadabl
 _EMAIL_PATHS = (("traits", "email"), ("context", "traits", "email"), ("properties", "email"))
 
 
-def _user_of(message: Any) -> str:
+def user_of(message: Any) -> str:
     """A handle to find the event by: its email where RudderStack looks first, else the user id."""
     if not isinstance(message, dict):
         return ""
@@ -140,6 +140,17 @@ def _user_of(message: Any) -> str:
             return node
     user = message.get("userId") or message.get("anonymousId")
     return user if isinstance(user, str) else ("" if user is None else json.dumps(user))
+
+
+def event_label(item: EventInput, event_type: str | None = None) -> str:
+    """How people call an event: its position when there are many, else its type and whose it is."""
+    message = item.message if isinstance(item.message, dict) else {}
+    kind = event_type or (message.get("type") if isinstance(message.get("type"), str) else None) or "untyped"
+    name = message.get("event") if kind == "track" and isinstance(message.get("event"), str) else ""
+    user = user_of(message)
+    label = f"{kind} “{name}”" if name else kind
+    label += f" event for `{user}`" if user else " event"
+    return label if item.location == "the event" else f"{item.location}: {label}"
 
 
 def _disposition(error: Any) -> str:
@@ -200,7 +211,7 @@ def _run_batch(items: Sequence[EventInput], errors: Sequence[InputError], settin
         cols["input"].append(item.location)
         cols["type"].append(kind)
         cols["event"].append(event)
-        cols["user"].append(_user_of(item.message))
+        cols["user"].append(user_of(item.message))
         cols["status"].append(STATUS_FAILED if error else STATUS_MAPPED)
         cols["requests"].append(len(result.steps) - len(lookups))
         cols["lookups"].append(", ".join(("writes " if s.writes else "reads ") + s.request.path for s in lookups))

@@ -8,24 +8,16 @@ from freshsales_mapper.engine.plan import FinalRequest, LookupStep, TransformFai
 from freshsales_mapper.inputs import EventInput, ShapeError
 
 from . import state
-from .display import curl, placeholders_in, processor_items, shown_headers, step_title
-from .pipeline import own_destination_summary
-from .tables import doc_notes, field_frame, unmapped_frame
-
-FIELD_COLUMN_CONFIG = {
-    "section": st.column_config.TextColumn("section", width="small"),
-    "Freshsales field": st.column_config.TextColumn("Freshsales field", width=105),
-    "status": st.column_config.TextColumn("status", width=90),
-    "winning source": st.column_config.TextColumn("winning source", width=145),
-    "raw value": st.column_config.TextColumn("raw value", width=140),
-    "value sent": st.column_config.TextColumn("value sent", width=140),
-    "notes": st.column_config.TextColumn("notes", width="large"),
-}
-ROW_PX = 35
+from .display import body_text, curl, placeholders_in, processor_items, shown_headers, step_title
+from .field_table import PROBLEM, FieldRow, field_rows, problem_summary, rows_html, unmapped_html
+from .pipeline import event_label, own_destination_summary
+from .style import SPLIT
+from .tables import doc_notes
 
 
 def render(item: EventInput, result: TransformResult, shapes: list[ShapeError]) -> None:
-    _headline(item, result)
+    rows = field_rows(result)
+    _headline(item, result, rows)
     if item.destination is not None:
         st.info(f"This input carries its own destination ({own_destination_summary(item.destination)}): the "
                 "sidebar's domain, API key and event mapping do not apply to it.", icon=":material/inventory_2:")
@@ -34,24 +26,42 @@ def render(item: EventInput, result: TransformResult, shapes: list[ShapeError]) 
         st.warning(f"**This event breaks RudderStack's event shape** ({len(shapes)} problem(s)):\n{lines}", icon=":material/rule:")
     if result.error is not None:
         render_failure(result.error)
-    left, right = st.columns([3, 2], gap="large")
-    with left:
-        _mapping(result)
-    with right:
-        _plan(item, result)
+    # Side by side when there is room; style.CSS stacks the plan under the table when the page is narrow.
+    with st.container(key=SPLIT):
+        left, right = st.columns([3, 2], gap="large")
+        with left:
+            _mapping(result, rows)
+        with right:
+            _plan(item, result)
 
 
-def _headline(item: EventInput, result: TransformResult) -> None:
-    kind = result.event_type or "no type"
-    finals, lookups = result.final_requests, result.lookups
+def headline(item: EventInput, result: TransformResult, rows: list[FieldRow]) -> str:
+    """One line: what RudderStack sends and, before anything else, what went wrong."""
+    parts = [f"**{event_label(item, result.event_type)}**"]
     if result.ok:
-        text = f"**{item.location}** · `{kind}` → {len(finals)} request(s) RudderStack delivers"
-        if lookups:
-            writes = sum(1 for s in lookups if s.writes)
-            text += f", after {len(lookups)} call(s) it makes while transforming ({writes} of them write)"
-        st.success(text, icon=":material/check_circle:")
+        finals = len(result.final_requests)
+        parts.append(f"{finals} request{'s' if finals != 1 else ''}")
+        if result.lookups:
+            writes = sum(1 for s in result.lookups if s.writes)
+            parts.append(f"{len(result.lookups)} lookup{'s' if len(result.lookups) != 1 else ''} while transforming"
+                         + (f" ({writes} writing)" if writes else ""))
     else:
-        st.markdown(f"**{item.location}** · `{kind}`")
+        parts.append("rejected by RudderStack")
+    parts += problem_summary(rows)
+    unused = len(result.unmapped)
+    if unused:
+        parts.append(f"{unused} input{'s' if unused != 1 else ''} unused")
+    return " · ".join(parts)
+
+
+def _headline(item: EventInput, result: TransformResult, rows: list[FieldRow]) -> None:
+    text = headline(item, result, rows)
+    if not result.ok:
+        st.markdown(text)
+    elif any(r.kind == PROBLEM for r in rows) or result.unmapped:
+        st.warning(text, icon=":material/report:")
+    else:
+        st.success(text, icon=":material/check_circle:")
 
 
 def render_failure(error: TransformFailure) -> None:
@@ -64,29 +74,22 @@ def render_failure(error: TransformFailure) -> None:
     st.markdown(f"**Why:** {error.explanation}\n\n**Fix:** {error.fix}")
 
 
-def _mapping(result: TransformResult) -> None:
+def _mapping(result: TransformResult, rows: list[FieldRow]) -> None:
     st.markdown("#### Field mapping")
-    include_unset = st.checkbox("Show fields with no value", key=state.SHOW_UNSET,
-                                help="Every field RudderStack tried, with the sources it looked at.")
-    frame = field_frame(result, include_unset=include_unset)
-    if frame.empty:
+    if not rows:
         st.caption("No Freshsales field was resolved" + (" before the error." if result.error else "."))
     else:
-        if frame["section"].nunique() <= 1:
-            frame = frame.drop(columns="section")
-        st.dataframe(frame.style.map(_status_color, subset=["status"]), hide_index=True,
-                     column_config=FIELD_COLUMN_CONFIG, height=min(ROW_PX * (len(frame) + 1) + 3, 640))
-        st.caption("Values are shown as JSON: `\"42\"` is a string, `42` a number. *winning source* is the first "
-                   "candidate RudderStack found set; *passed over* lists earlier ones that were empty or null.")
-    unmapped = unmapped_frame(result)
+        st.html(rows_html(rows, sections=len({r.section for r in rows}) > 1))
+        st.caption("Values are JSON: `\"42\"` is a string, `42` a number. Fields with no value list every source "
+                   "RudderStack looked at, in order, with what it held.")
     st.markdown("#### Inputs no field reads")
-    if unmapped.empty:
+    if not result.unmapped:
         st.caption("Everything under traits, context.traits and properties was read (or there is nothing there).")
     else:
         if result.error is not None:
             st.caption("RudderStack stopped at the error, so it never read the fields after it: some keys below "
                        "are read once the error is fixed.")
-        st.dataframe(unmapped, hide_index=True)
+        st.html(unmapped_html(result))
     relevant, other = doc_notes(result)
     if relevant or other:
         st.markdown("#### Docs vs code")
@@ -97,22 +100,12 @@ def _mapping(result: TransformResult) -> None:
             st.markdown("\n".join(f"- {note}" for note in other))
 
 
-def _status_color(status: str) -> str:
-    if status in ("DROPPED", "MISSING"):
-        return "color: #c0392b; font-weight: 600"
-    if status in ("placeholder", "sent (note)"):
-        return "color: #b9770e; font-weight: 600"
-    if status == "sent":
-        return "color: #1e8449"
-    return "color: #7f8c8d"
-
-
 def _plan(item: EventInput, result: TransformResult) -> None:
     st.markdown("#### Request plan")
     as_processor = st.toggle("RudderStack processor format", key=state.PROCESSOR_FORMAT,
                              help="What RudderStack's processor returns for this input (API key masked).")
     if as_processor:
-        st.json(processor_items(result, item.metadata), expanded=4)
+        st.code(body_text(processor_items(result, item.metadata)), language="json", wrap_lines=True)
         return
     if not result.steps:
         st.caption("No requests: RudderStack stops at the error above.")
@@ -144,12 +137,12 @@ def _step(number: int, step: LookupStep | FinalRequest) -> None:
         if request.body is None:
             st.caption("No body.")
         else:
-            st.json(request.body, expanded=3)
+            st.code(body_text(request.body), language="json", wrap_lines=True)
             found = placeholders_in(request.body)
             if found:
                 st.caption("Placeholder(s) in this body: " + ", ".join(f"`{p}`" for p in found)
                            + " — filled with the real id when sent.")
     with headers_tab:
-        st.json(shown_headers(request.headers))
+        st.code(body_text(shown_headers(request.headers)), language="json", wrap_lines=True)
     with curl_tab:
         st.code(curl(request), language="bash", wrap_lines=True)

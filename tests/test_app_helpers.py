@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from html.parser import HTMLParser
 from pathlib import Path
 from unittest import mock
 
@@ -114,3 +115,57 @@ def capture_downloads() -> Iterator[Downloads]:
     with mock.patch.object(MediaFileManager, "add_deferred", add_deferred), \
             mock.patch.object(MediaFileManager, "add", add):
         yield captured
+
+
+def json_codes(at: AppTest) -> list:
+    """Every JSON code block (request bodies, headers, processor items), parsed."""
+    return [json.loads(c.value) for c in at.code if c.language == "json"]
+
+
+class _TableReader(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[list[str]] = []
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "tr":
+            self.rows.append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None:
+            self.rows[-1].append(" ".join("".join(self._cell).split()))
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def html_tables(at: AppTest) -> list[list[list[str]]]:
+    """The HTML tables the page shows (field mapping, unused inputs), as rows of cell texts, header first."""
+    tables = []
+    for element in at.get("html"):
+        body = element.proto.body
+        if "<table" in body:
+            reader = _TableReader()
+            reader.feed(body)
+            tables.append(reader.rows)
+    return tables
+
+
+def field_table(at: AppTest) -> dict[str, dict[str, str]]:
+    """The field mapping table by field: {"badge", "value", "why"}, in the order shown ("order")."""
+    rows = next(t for t in html_tables(at) if t[0] == ["Field", "Value sent", "Why"])
+    found = {}
+    for order, (field, value, why) in enumerate(rows[1:]):
+        name, _, badge = field.partition(" ")
+        found[name] = {"badge": badge, "value": value, "why": why, "order": order}
+    return found
+
+
+def unmapped_table(at: AppTest) -> dict[str, dict[str, str]]:
+    rows = next(t for t in html_tables(at) if t[0] == ["Input", "Value", "Hint"])
+    return {path: {"value": value, "hint": hint} for path, value, hint in rows[1:]}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_app_helpers import SAMPLES, app_session, joined, metrics, paste, sample
+from test_app_helpers import SAMPLES, app_session, field_table, joined, metrics, paste, sample
 
 from freshsales_mapper.inputs import parse_csv_text, parse_events_text
 from playground.input_panel import sample_files
@@ -106,9 +106,7 @@ def test_csv_upload_nests_dotted_columns_and_maps_each_row(app):
     assert "from CSV in upload contacts.csv" in joined(app.caption)
     assert "Showing the uploaded file **contacts.csv**" in joined(app.info)
     assert metrics(app)["Events"] == str(expected) and metrics(app)["Mapped"] == str(expected)
-    fields = next(d.value for d in app.dataframe if "Freshsales field" in d.value.columns)  # the row's detail
-    city = fields[fields["Freshsales field"] == "city"]
-    assert city["winning source"].tolist() == ["traits.address.city"]
+    assert field_table(app)["city"]["why"] == "from traits.address.city"  # the row's detail
 
 
 def test_upload_that_is_not_utf8_says_so(app):
@@ -132,7 +130,17 @@ def test_reruns_reuse_the_parsed_and_transformed_batch(app):
     paste(app, sample("batch_mixed.ndjson"))
     first = app.session_state["_memo"]["batch"]
     report = next(iter(first.values()))
-    app.checkbox(key="show_unset").check()
+    app.toggle(key="processor_format").set_value(True)
     app.run()
     again = app.session_state["_memo"]["batch"]
     assert next(iter(again.values())) is report  # the same objects: nothing was recomputed
+
+
+def test_an_empty_page_offers_a_worked_example(app):
+    assert "Try an example" in joined(app.caption)
+    app.button(key="try_example").click()
+    app.run()
+    assert not app.exception, app.exception
+    assert app.text_area(key="events_input").value == sample("identify.json")
+    assert field_table(app)["emails"]["value"] == '"amara.okafor@northwind.example.com"'
+    assert not [b for b in app.button if b.key == "try_example"]  # gone once there is input

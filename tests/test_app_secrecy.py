@@ -39,9 +39,6 @@ def test_the_key_appears_nowhere(app, downloads, emulator, caplog, monkeypatch):
     app.toggle(key="processor_format").set_value(True)
     app.run()
     assert_nowhere(app, where="processor format")
-    app.checkbox(key="show_unset").check()
-    app.run()
-    assert_nowhere(app, where="every field")
 
     # Many events: table, chart, detail, and all four downloads.
     paste(app, sample("batch_mixed.ndjson"))

@@ -6,47 +6,53 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_app_helpers import app_session, joined, paste, sample, set_key
+from test_app_helpers import app_session, field_table, joined, json_codes, paste, sample, set_key, unmapped_table
 
 app = pytest.fixture(app_session)
 
 
-def field_table(app):
-    return next(d.value for d in app.dataframe if "Freshsales field" in d.value.columns)
-
-
-def test_the_field_table_shows_source_raw_and_sent_values(app):
+def test_the_field_table_says_value_sent_and_why_problems_first(app):
     paste(app, sample("identify.json"))
-    table = field_table(app).set_index("Freshsales field")
-    assert table.loc["emails", "winning source"] == "traits.email"
-    assert table.loc["emails", "value sent"] == '"amara.okafor@northwind.example.com"'
-    assert table.loc["address", "raw value"].startswith('{"street": "48 Elm Street"')
-    assert table.loc["address", "value sent"] == '"48 Elm Street Austin TX USA 78701"'
-    assert table.loc["address", "status"] == "sent (note)"  # flattened: the notes say how
-    assert table.loc["first_name", "status"] == "sent"
-    assert "flattened" in table.loc["address", "notes"]
-    assert "section" not in table.columns  # one section only
-    before = len(table)
-    app.checkbox(key="show_unset").check()
-    app.run()
-    everything = field_table(app)
-    assert len(everything) > before and "no value" in everything["status"].tolist()
+    table = field_table(app)
+    assert table["emails"]["why"] == "from traits.email"
+    assert table["emails"]["value"] == '"amara.okafor@northwind.example.com"'
+    assert table["emails"]["badge"] == "sent"
+    assert table["address"]["value"] == '"48 Elm Street Austin TX USA 78701"'
+    assert "flattened" in table["address"]["why"]
+    # Fields with no value are listed by default, after the ones sent, with every source looked at.
+    assert table["mobile_number"]["badge"] == "no value"
+    assert table["mobile_number"]["why"] == ("no value: traits.mobileNumber: missing · "
+                                             "context.traits.mobileNumber: missing")
+    assert table["mobile_number"]["order"] > table["emails"]["order"]
 
 
-def test_dropped_values_are_flagged_with_the_reason(app):
+def test_empty_fields_say_what_each_source_held(app):
+    event = {"type": "identify", "traits": {"email": "a@example.com", "phone": ""},
+             "context": {"traits": {"phone": None}}}
+    paste(app, json.dumps(event))
+    why = field_table(app)["work_number"]["why"]
+    assert why == "no value: traits.phone: empty string · context.traits.phone: null · properties.phone: missing"
+
+
+def test_dropped_and_coerced_values_come_first_with_the_reason(app):
     paste(app, sample("mistake_numeric_string_ids.json"))
-    table = field_table(app).set_index("Freshsales field")
-    assert table.loc["owner_id", "status"] == "DROPPED"
-    assert "not a number" in table.loc["owner_id", "notes"]
-    assert table.loc["lifecycle_stage_id", "value sent"] == "71010794467"  # a number now, not a string
-    assert table.loc["lifecycle_stage_id", "raw value"] == '"71010794467"'
+    table = field_table(app)
+    assert table["owner_id"]["badge"] == "dropped" and table["owner_id"]["order"] == 0
+    assert "not a number" in table["owner_id"]["why"] and "traits.ownerId" in table["owner_id"]["why"]
+    stage = table["lifecycle_stage_id"]
+    assert stage["value"] == "71010794467" and stage["badge"] == "coerced"  # a number now, not a string
+    assert '"71010794467" converted with JavaScript Number()' in stage["why"]
+    assert stage["order"] < table["emails"]["order"]
+    headline = joined(app.warning)
+    assert "1 request · owner_id dropped" in headline and "identify event for `" in headline
 
 
 def test_unmapped_inputs_and_doc_vs_code_notes(app):
     paste(app, sample("identify.json"))
-    unmapped = next(d.value for d in app.dataframe if "input path" in d.value.columns)
-    assert "traits.company.name" in unmapped["input path"].tolist()
-    assert all(unmapped["hint"].str.len() > 0)
+    unmapped = unmapped_table(app)
+    assert "traits.company.name" in unmapped
+    assert all(row["hint"] for row in unmapped.values())
+    assert "2 inputs unused" in joined(app.warning)
     notes = joined(app.info)
     assert "`external_id`:" in notes and "externalId" in notes
     assert app.expander  # the doc notes of fields this event does not set
@@ -62,8 +68,7 @@ def test_the_request_plan_has_method_url_masked_headers_body_and_curl(app):
     assert "-H 'Authorization: Token token=****7d6c'" in curl.value and "sk-plan" not in curl.value
     assert "--data-raw" in curl.value
     headers, body = None, None
-    for element in app.json:
-        value = json.loads(element.value)
+    for value in json_codes(app):
         if "Authorization" in value:
             headers = value
         elif "unique_identifier" in value:
@@ -82,7 +87,7 @@ def test_side_effect_lookups_and_placeholders_are_marked(app):
     captions = joined(app.caption)
     assert "placeholder — offline:" in captions
     assert "Placeholder(s) in this body: `{{sales_account.id}}`" in captions
-    assert "{{sales_account.id}}" in joined(app.json)
+    assert "{{sales_account.id}}" in joined(app.code)
     assert "RudderStack itself calls Freshsales" in joined(app.info)  # the doc-vs-code note for this event
 
 
@@ -90,12 +95,12 @@ def test_the_processor_format_toggle_shows_rudderstacks_items_masked(app):
     paste(app, sample("track_mapped_to_two_events.json"))
     app.toggle(key="processor_format").set_value(True)
     app.run()
-    items = json.loads(app.json[0].value)
+    items = json_codes(app)[0]
     assert [i["statusCode"] for i in items] == [200, 200]
     assert items[0]["output"]["type"] == "REST" and items[0]["output"]["body"]["JSON"]
     assert items[0]["output"]["headers"]["Authorization"] == "Token token=****-key"  # its own key, demo-key
     assert items[0]["metadata"] == {"messageId": "4e6a8c0e-2f3b-4d5c-9e7f-1a3b5d7f9c18"}
-    assert "demo-key" not in app.json[0].value
+    assert "demo-key" not in joined(app.code)
 
 
 def test_an_error_shows_rudderstacks_text_the_explanation_the_fix_and_the_fate(app):
@@ -104,12 +109,13 @@ def test_an_error_shows_rudderstacks_text_the_explanation_the_fix_and_the_fate(a
     assert 'Missing required value from "emailOnly"' in [c.value for c in app.code]
     markdown = joined(app.markdown)
     assert "**Why:** An identify event needs the user's email" in markdown and "**Fix:**" in markdown
-    emails = field_table(app).set_index("Freshsales field").loc["emails"]
-    assert emails["status"] == "MISSING" and emails["notes"].startswith("required: nothing usable in emailOnly")
+    emails = field_table(app)["emails"]
+    assert emails["badge"] == "missing" and emails["order"] == 0
+    assert emails["why"].startswith("required, and nothing usable was found") and "traits.email: missing" in emails["why"]
     assert "RudderStack stopped at the error" in joined(app.caption)
     app.toggle(key="processor_format").set_value(True)
     app.run()
-    item = json.loads(app.json[0].value)[0]
+    item = json_codes(app)[0][0]
     assert item["error"] == 'Missing required value from "emailOnly"' and item["statusCode"] == 400
 
 

@@ -113,8 +113,8 @@ def _wait_for_cell(page, text: str) -> None:
 def test_paste_the_seed_identify_event_and_see_mapping_and_request(page, tmp_path):
     _paste(page, (ROOT / "sample_events" / "identify.json").read_text(encoding="utf-8"))
     page.get_by_text("Field mapping", exact=True).wait_for()
-    _wait_for_cell(page, "traits.email")  # the field table: emails won from traits.email
-    _wait_for_cell(page, "first_name")
+    page.locator(".fm-table td", has_text="from traits.email").first.wait_for()  # emails won from traits.email
+    page.locator(".fm-table code", has_text="first_name").first.wait_for()
     page.get_by_text("https://acme.myfreshworks.com/crm/sales/api/contacts/upsert").first.wait_for()
     page.get_by_text("Token token=YOUR_API_KEY").first.wait_for(state="attached")  # in the cURL / headers tab
 

@@ -1,0 +1,39 @@
+"""The page's few CSS rules: wrapping explanation tables, status colours, and stacking when the page is narrow.
+
+Container queries (not viewport media queries) decide when to stack, so the sidebar being open or closed
+counts: what matters is the width the main column really has.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+SPLIT = "fm_split"  # keyed container holding the mapping | plan columns
+
+CSS = """
+<style>
+.fm-table { width: 100%; table-layout: fixed; border-collapse: collapse; font-size: 0.86rem; line-height: 1.35; }
+.fm-table th { text-align: left; font-weight: 600; border-bottom: 2px solid rgba(128,128,128,.35); padding: 4px 6px; }
+.fm-table td { vertical-align: top; padding: 4px 6px; border-bottom: 1px solid rgba(128,128,128,.18);
+  overflow-wrap: anywhere; word-break: break-word; white-space: normal; }
+.fm-table code { font-size: 0.82rem; white-space: normal; overflow-wrap: anywhere; padding: 0 2px; }
+.fm-table col.fm-c1 { width: 26%; } .fm-table col.fm-c2 { width: 28%; } .fm-table col.fm-c3 { width: 46%; }
+.fm-value { font-family: "Source Code Pro", monospace; font-size: 0.8rem; }
+.fm-badge { display: inline-block; font-size: 0.72rem; font-weight: 600; border-radius: 8px; padding: 0 6px;
+  margin-left: 2px; white-space: nowrap; }
+.fm-badge.fm-bad { background: #fde2e1; color: #a4261f; } .fm-badge.fm-warn { background: #fdf0d5; color: #8a5a00; }
+.fm-badge.fm-ok { background: #ddf3e4; color: #1b6e3a; } .fm-badge.fm-info { background: #e3ecfa; color: #264f8f; }
+.fm-badge.fm-none { background: #eeeeee; color: #555555; }
+.fm-row.fm-bad td { background: rgba(253,226,225,.45); } .fm-row.fm-warn td { background: rgba(253,240,213,.45); }
+.fm-row.fm-none td { color: #6b6b6b; }
+.st-key-fm_split { container-type: inline-size; }
+@container (max-width: 900px) {
+  .st-key-fm_split div[data-testid="stHorizontalBlock"] { flex-direction: column; }
+  .st-key-fm_split div[data-testid="stColumn"] { width: 100% !important; flex: 1 1 auto !important; min-width: 0; }
+}
+</style>
+"""
+
+
+def inject() -> None:
+    st.html(CSS)
