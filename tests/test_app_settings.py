@@ -31,7 +31,7 @@ def test_the_mapping_editor_turns_one_event_into_two_requests(app):
     paste(app, DEMO_BOOKED)
     assert "event name Demo Booked is not supported. Aborting!" in joined(app.code)
     edit_mappings(app, [{"from": "Demo Booked", "to": "sales_activity"}, {"from": "demo booked", "to": "lifecycle_stage"}])
-    assert "→ 2 request(s) RudderStack delivers" in joined(app.success)
+    assert "· 2 requests ·" in joined(app.success)
     codes = joined(app.code)
     assert "POST https://acme.myfreshworks.com/crm/sales/api/sales_activities" in codes
     assert codes.count("POST https://acme.myfreshworks.com/crm/sales/api/contacts/upsert") >= 2  # lookup + stage
@@ -82,7 +82,7 @@ def test_a_processor_body_says_its_own_destination_applies(app):
     info = joined(app.info)
     assert "carries its own destination" in info and "domain acme.myfreshworks.com" in info
     assert "2 event mapping(s)" in info and "****" in info  # its key, masked
-    assert "→ 2 request(s)" in joined(app.success)  # its mappings apply though the sidebar has none
+    assert "· 2 requests ·" in joined(app.success) + joined(app.warning)  # its mappings apply though the sidebar has none
     app.sidebar.text_input(key="domain").set_value("elsewhere.myfreshworks.com")
     app.run()
     assert "elsewhere" not in joined(app.code)
