@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 MASK = "****"
+# Below this length the last 4 characters are too large a share of the key to show.
+SHOW_TAIL_FROM = 12
 
 
 def mask_key(key: object) -> str:
-    """``****`` plus the last 4 characters; a key too short to hide its tail is masked whole."""
+    """``****`` plus the last 4 characters; a key shorter than 12 characters is masked whole."""
     text = "" if key is None else str(key)
-    return MASK + text[-4:] if len(text) >= 8 else MASK
-
+    if text.startswith(MASK) and len(text) <= len(MASK) + 4:
+        return text  # already masked (views mask keys that were masked upstream): keep it as it is
+    return MASK + text[-4:] if len(text) >= SHOW_TAIL_FROM else MASK

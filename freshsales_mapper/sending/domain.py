@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from urllib.parse import urlsplit
 
 API_PREFIX = "/crm/sales/api/"
 FRESHSALES_SUFFIXES = (".myfreshworks.com", ".freshworks.com")
@@ -55,16 +54,35 @@ def normalize_domain(text: str) -> str:
     return host
 
 
+_NETLOC = re.compile(r"(?P<host>\[[^\[\]]*\]|[^:\[\]]*)(?::(?P<port>[0-9]{1,5}))?\Z")
+
+
 def loopback_base_url(base_url: str) -> str:
-    parts = urlsplit(base_url.strip())
-    host = parts.hostname or ""
+    """``scheme://host[:port]`` when ``base_url`` surely points at this machine, else ``DomainError``.
+
+    Parsed strictly, not with ``urlsplit``'s leniency: the port must be all digits (1-65535) and the host
+    exactly ``localhost`` or a loopback IP literal, so ``http://localhost:80.evil.com`` or
+    ``http://127.0.0.1:80:evil.com`` are refused here instead of failing (or going elsewhere) later.
+    """
+    text = base_url.strip() if isinstance(base_url, str) else ""
+    scheme, sep, rest = text.partition("://")
+    netloc, _slash, path = rest.partition("/")
+    refused = (f"base_url must be an http(s) URL on this machine (127.0.0.1, localhost or ::1), got {base_url!r}; "
+               "real Freshsales is reached through the domain setting")
+    if not sep or scheme.lower() not in ("http", "https"):
+        raise DomainError(refused)
+    if "@" in netloc or path.strip("/") or "?" in text or "#" in text:
+        raise DomainError("base_url must be scheme://host:port only, without credentials, path or query")
+    match = _NETLOC.match(netloc)
+    if match is None:
+        raise DomainError(f"{refused} (the part after the host must be :PORT, digits only)")
+    host, port = match["host"], match["port"]
+    if port is not None and not 0 < int(port) < 65536:
+        raise DomainError(f"base_url port {port} is out of range (1-65535)")
     try:
-        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+        loopback = host.lower() == "localhost" or ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         loopback = False
-    if parts.scheme not in ("http", "https") or not loopback:
-        raise DomainError(f"base_url must be an http(s) URL on this machine (127.0.0.1, localhost or ::1), "
-                          f"got {base_url!r}; real Freshsales is reached through the domain setting")
-    if parts.username or parts.password or parts.path.strip("/") or parts.query or parts.fragment:
-        raise DomainError("base_url must be scheme://host:port only, without credentials, path or query")
-    return f"{parts.scheme}://{parts.netloc}"
+    if not loopback or (host.startswith("[") != (":" in host)):
+        raise DomainError(refused)
+    return f"{scheme.lower()}://{netloc.lower()}"

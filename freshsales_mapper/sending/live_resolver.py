@@ -13,6 +13,8 @@ class LiveResolver:
 
     _NETWORK_BODIES: ClassVar[dict[str, str]] = {
         "refused": "[ECONNREFUSED] :: Connection refused",
+        "proxy": "[ECONNREFUSED] :: Connection refused",
+        "deadline": "[ETIMEDOUT] :: Operation timed out",
         "unresolved": "[ENOTFOUND] :: Host not found",
         "connect_timeout": "[ETIMEDOUT] :: Operation timed out",
         "read_timeout": "[ETIMEDOUT] :: Operation timed out",

@@ -10,6 +10,8 @@ from typing import Any
 import requests
 from urllib3.exceptions import NameResolutionError, NewConnectionError, ReadTimeoutError
 
+from freshsales_mapper.sending.outcomes import SendOutcome
+
 
 @dataclass
 class ClientReply:
@@ -18,18 +20,22 @@ class ClientReply:
     ``outcome``: "delivered" (2xx), "failed" (Freshsales refused it, or it was never sent), "unknown"
     (it was sent but no answer came back, so it may or may not have taken effect).
     ``retryable``: sending it again is both safe (no duplicate) and possibly useful.
-    ``network_error``: "", "refused", "unresolved", "connect_timeout", "read_timeout" or "dropped".
+    ``network_error``: "", "refused", "proxy" (the proxy refused the tunnel), "unresolved", "connect_timeout", "read_timeout", "dropped" (the
+    connection broke, e.g. reset mid-body) or "deadline" (the request's total deadline passed).
+    ``wait_requested``: seconds Freshsales asked to wait (Retry-After) when that was longer than the
+    client waits; the request was not retried.
     """
 
     status: int | None
     body: Any
     ok: bool
-    outcome: str
+    outcome: SendOutcome
     message: str
     retryable: bool
     attempts: int
     elapsed_ms: float
     network_error: str = ""
+    wait_requested: float | None = None
 
 
 def short_text(text: str, limit: int = 160) -> str:
@@ -84,16 +90,16 @@ def network_error_kind(exc: BaseException) -> str:
         seen.add(id(current))
         if isinstance(current, NameResolutionError):
             return "unresolved"
+        if isinstance(current, requests.exceptions.ProxyError):
+            return "proxy"
         if isinstance(current, NewConnectionError):
             return "refused"
         if isinstance(current, requests.ConnectTimeout):
             return "connect_timeout"
-        if isinstance(current, (requests.ReadTimeout, ReadTimeoutError)):
+        if isinstance(current, (requests.ReadTimeout, ReadTimeoutError, TimeoutError)):
             return "read_timeout"
         pending.extend(a for a in getattr(current, "args", ()) if isinstance(a, BaseException))
         pending.extend(x for x in (getattr(current, "reason", None), current.__cause__, current.__context__)
                        if isinstance(x, BaseException))
     return "dropped"
 
-
-# ---- the client ----------------------------------------------------------------------------------

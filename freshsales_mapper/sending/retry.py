@@ -1,65 +1,93 @@
-"""urllib3 Retry policies that count attempts and pass every retry through the rate limiter."""
+"""When the client sends a request again, how long it waits first, and the total time it may take.
+
+The client runs its own retry loop (rather than urllib3's ``Retry`` inside an adapter) so that a
+caller's ``requests.Session`` and its mounted adapters are used as they are, and so that one deadline
+covers every attempt, every wait and slow bodies alike.
+"""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from typing import Any
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 
-from urllib3.util.retry import Retry
-
-from freshsales_mapper.rate_limit import RateLimiter
-
-
-class Attempt(threading.local):
-    """Per-thread bookkeeping for the request being sent (urllib3 calls Retry.increment in our thread)."""
-
-    retries = 0
-    exhausted = False
-    limiter: RateLimiter | None = None
-    progress: Callable[[str], None] | None = None
-    label = ""
+# Statuses worth sending again: 429 always (Freshsales did not act on it); gateway errors only when
+# repeating the request is harmless, because the write behind a 502-504 may have happened.
+RETRY_ALWAYS = frozenset({429})
+RETRY_IF_IDEMPOTENT = frozenset({502, 503, 504})
+RETRY_AFTER_STATUSES = frozenset({429, 503})
+# Network failures where nothing reached the server, so even a create may be sent again.
+NOTHING_SENT = frozenset({"refused", "unresolved", "connect_timeout", "proxy"})
+MAX_BACKOFF = 30.0
 
 
-attempt = Attempt()
+def sleep(seconds: float) -> None:
+    """Every wait of the retry loop goes through here (tests scale it)."""
+    time.sleep(seconds)
 
 
-class TrackedRetry(Retry):
-    """urllib3's Retry that counts attempts and sends each retry through our rate limiter."""
-
-    def increment(self, *args: Any, **kwargs: Any) -> Retry:
-        attempt.retries += 1
-        try:
-            following = super().increment(*args, **kwargs)
-        except Exception:
-            attempt.exhausted = True
-            raise
-        cause = following.history[-1] if following.history else None
-        reason = (f"HTTP {cause.status}" if cause and cause.status
-                  else type(cause.error).__name__ if cause and cause.error else "an error")
-        if attempt.progress is not None:
-            attempt.progress(f"retrying {attempt.label} after {reason} (attempt {attempt.retries + 1})")
-        if attempt.limiter is not None:
-            attempt.limiter.acquire()
-        return following
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds asked for by a ``Retry-After`` header (a number or an HTTP date); None if absent or unreadable."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max((when - (now or datetime.now(UTC))).total_seconds(), 0.0)
 
 
-class UnprocessedOnlyRetry(TrackedRetry):
-    """For requests that must not run twice: retry only when the server surely did not act on them.
-
-    A refused connection and a 429 qualify; a read timeout, a dropped connection or a 5xx do not.
-    """
-
-    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
-        return status_code == 429 and self._is_method_retryable(method)
+def backoff(factor: float, retry_number: int) -> float:
+    """urllib3's schedule: the first retry at once, then factor × 2^(n-1), capped."""
+    return 0.0 if retry_number <= 1 else min(factor * 2 ** (retry_number - 1), MAX_BACKOFF)
 
 
-def retry_policy(cls: type[TrackedRetry], max_retries: int, backoff_factor: float, *, reads: bool) -> Retry:
-    return cls(total=max_retries, connect=max_retries, read=max_retries if reads else False,
-               status=max_retries, other=0, redirect=False, allowed_methods=frozenset({"GET", "POST"}),
-               status_forcelist=frozenset({429, 502, 503, 504}) if reads else frozenset({429}),
-               backoff_factor=backoff_factor, respect_retry_after_header=True, raise_on_status=False,
-               retry_after_max=120)
+def status_is_retried(status: int, idempotent: bool) -> bool:
+    return status in RETRY_ALWAYS or (idempotent and status in RETRY_IF_IDEMPOTENT)
 
 
-# ---- replies -------------------------------------------------------------------------------------
+def failure_is_retried(kind: str, idempotent: bool) -> bool:
+    """Network failure kinds: nothing-sent ones always; a broken or silent answer only when repeating is safe."""
+    return kind in NOTHING_SENT or (idempotent and kind in ("read_timeout", "dropped"))
+
+
+@dataclass
+class Budget:
+    """The time one request may still take: its deadline counts attempts and retry waits, not the client's
+    own rate-limit pacing (which can last an hour and is not the server's doing)."""
+
+    seconds: float
+    spent: float = 0.0
+    _since: float | None = field(default=None, repr=False)
+
+    def start(self) -> None:
+        self._since = time.monotonic()
+
+    def stop(self) -> None:
+        if self._since is not None:
+            self.spent += time.monotonic() - self._since
+            self._since = None
+
+    @property
+    def remaining(self) -> float:
+        running = time.monotonic() - self._since if self._since is not None else 0.0
+        return self.seconds - self.spent - running
+
+    @property
+    def expired(self) -> bool:
+        return self.remaining <= 0
+
+
+class DeadlineExceeded(Exception):
+    """The request's total deadline passed while its answer was still arriving."""
+
+
+def until_clock(seconds: float) -> str:
+    """The local time ``seconds`` from now as HH:MM, for "rerun then"."""
+    return datetime.fromtimestamp(time.time() + seconds).astimezone().strftime("%H:%M")
