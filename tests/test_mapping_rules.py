@@ -349,6 +349,34 @@ def test_a_name_where_an_id_is_read_is_pointed_at_the_id_field():
     assert "ownerId" in hints["traits.owner"]
 
 
+@pytest.mark.parametrize(("event_type", "path", "named"), [
+    ("identify", "traits.mobile", ["traits.mobileNumber (mobile_number)", "traits.phone (work_number)"]),
+    ("identify", "context.traits.mobile", ["context.traits.mobileNumber (mobile_number)"]),
+    ("identify", "traits.phoneNumber", ["traits.phone (work_number)"]),
+    ("identify", "traits.postcode", ["traits.postalCode (zipcode)"]),
+    ("identify", "traits.title", ["traits.jobTitle (job_title)"]),
+    ("identify", "traits.firstNme", ["traits.firstName (first_name)"]),  # a typo: string similarity
+    ("group", "traits.employees", ["traits.numberOfEmployees (number_of_employees)"]),
+    ("track", "properties.lifecycleStage", ["properties.lifecycleStageId", "properties.lifecycleStageName"]),
+])
+def test_hints_name_the_closest_key_read_for_the_event_type(event_type, path, named):
+    message = {"type": event_type, "event": "lifecycle_stage", "traits": {"email": "a@x.io", "name": "Acme"},
+               "properties": {}}
+    node = message
+    *parents, last = path.split(".")
+    for key in parents:
+        node = node.setdefault(key, {})
+    node[last] = "x"
+    hint = {u.path: u.hint for u in run(message).unmapped}[path]
+    assert hint.startswith(f"not read for {event_type} events: did you mean ")
+    assert all(name in hint for name in named), hint
+
+
+def test_company_on_identify_points_at_a_group_call():
+    result = run({"type": "identify", "traits": {"email": "a@x.io", "company": {"name": "Northwind"}}})
+    assert "group call" in {u.path: u.hint for u in result.unmapped}["traits.company.name"]
+
+
 def test_doc_vs_code_notes_are_on_the_fields():
     result = run({"type": "identify", "traits": {"email": "a@x.io"}})
     assert "docs" in field(result, "external_id").doc_note
