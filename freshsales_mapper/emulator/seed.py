@@ -26,12 +26,20 @@ USERS = [
      "is_active": True, "work_number": None, "mobile_number": None},
     {"id": 70000062682, "display_name": "Sam Sample", "email": "sam.sample@example.com",
      "is_active": True, "work_number": "15550100", "mobile_number": None},
+    # The owners sample_events/ and the sample generator use, so their ownerId values are real users here.
+    {"id": 70054866612, "display_name": "Priya Patel", "email": "priya.patel@example.com",
+     "is_active": True, "work_number": None, "mobile_number": None},
+    {"id": 70054866613, "display_name": "Marco Rossi", "email": "marco.rossi@example.com",
+     "is_active": True, "work_number": None, "mobile_number": None},
+    {"id": 70054866619, "display_name": "Lena Vogel", "email": "lena.vogel@example.com",
+     "is_active": True, "work_number": None, "mobile_number": None},
 ]
 
 TERRITORIES = [
     {"id": 70000013021, "name": "North America", "position": 1},
     {"id": 70000013022, "name": "EMEA", "position": 2},
     {"id": 70000013023, "name": "APAC", "position": 3},
+    {"id": 70000090119, "name": "Nordics", "position": 4},  # the territoryId the samples send
 ]
 
 # (id, name, type, default, statuses); the first three stages are exactly the "acme" recording's.
@@ -46,6 +54,9 @@ _STAGES = [
      [(70000736543, "Onboarding", "Closed Won"), (70000736544, "Renewal due", "Closed Won")]),
     (71012139275, "Customer", "Customer", True,
      [(70000697861, "Won", "Closed Won"), (70000697862, "Churned", "Closed Lost")]),
+    # The lifecycleStageId the samples send as a numeric string ("71010794467", converted and sent).
+    (71010794467, "Marketing Qualified Lead", "Custom", False,
+     [(70000697863, "Nurturing", "Open"), (70000697864, "Disqualified", "Closed Lost")]),
 ]
 
 LIFECYCLE_STAGES = [
