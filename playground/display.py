@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from freshsales_mapper.engine.plan import HttpRequest, LookupStep, Placeholder, TransformResult
@@ -31,7 +32,7 @@ def request_dict(request: HttpRequest) -> dict:
 
 def curl(request: HttpRequest) -> str:
     # The headers are masked already, so "reveal" only keeps the placeholder as typed.
-    return curl_command(shown_request(request), reveal_key=True)
+    return printable(curl_command(shown_request(request), reveal_key=True))
 
 
 def processor_items(result: TransformResult, metadata: Any) -> list[dict]:
@@ -63,14 +64,25 @@ def placeholders_in(value: Any) -> list[str]:
     return found
 
 
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def printable(text: str) -> str:
+    """Text the browser can be sent: a lone surrogate (valid in a JavaScript string, so in an event, but
+    not in UTF-8) is shown as its JSON escape ``\\ud800``, which is also how RudderStack sends it."""
+    if text.isascii():
+        return text
+    return LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def json_text(value: Any) -> str:
     """A value as JSON, so that ``"42"`` and ``42`` look different (RudderStack treats them differently)."""
     if value is None:
         return ""
     try:
-        return json.dumps(value, ensure_ascii=False, default=str)
+        return printable(json.dumps(value, ensure_ascii=False, default=str))
     except (TypeError, ValueError):
-        return str(value)
+        return printable(str(value))
 
 
 def step_title(number: int, step: Any) -> str:
@@ -80,4 +92,4 @@ def step_title(number: int, step: Any) -> str:
 
 def body_text(value: Any) -> str:
     """Indented JSON for a code block (placeholders print as their ``{{…}}`` text)."""
-    return json.dumps(value, ensure_ascii=False, indent=2, default=str)
+    return printable(json.dumps(value, ensure_ascii=False, indent=2, default=str))

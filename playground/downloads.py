@@ -10,12 +10,13 @@ import pandas as pd
 
 from freshsales_mapper.engine.plan import LookupStep, TransformResult
 
-from .display import processor_items, request_dict
+from .display import printable, processor_items, request_dict
 from .pipeline import BatchReport
 
 
 def _json_bytes(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False, indent=1, default=str).encode("utf-8")
+    # printable: a lone surrogate from an event is written as its JSON escape, as JSON.stringify does.
+    return printable(json.dumps(value, ensure_ascii=False, indent=1, default=str)).encode("utf-8")
 
 
 def results_json(frame: pd.DataFrame) -> bytes:

@@ -12,6 +12,7 @@ from streamlit.runtime.uploaded_file_manager import UploadedFile
 from freshsales_mapper.inputs import InputError, ParsedInput
 
 from . import state
+from .display import LONE_SURROGATE
 from .pipeline import decode_upload, digest, parse_input
 
 SAMPLES_DIR = Path(__file__).resolve().parent.parent / "sample_events"
@@ -164,4 +165,5 @@ def _excerpt(text: str, problem: InputError) -> str:
     shown = line[start:start + 120]
     prefix = "…" if start else ""
     caret = " " * (len(prefix) + problem.column - 1 - start) + "^"
-    return f"{prefix}{shown}\n{caret}"
+    # One character for one: a byte that is not UTF-8 shows as U+FFFD and the caret stays under it.
+    return f"{prefix}{LONE_SURROGATE.sub(chr(0xFFFD), shown)}\n{caret}"

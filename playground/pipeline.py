@@ -24,6 +24,7 @@ from freshsales_mapper.inputs import (
     ParsedInput,
     ShapeError,
     collector_paused,
+    decode_utf8,
     parse_csv_text,
     parse_events_text,
     validate_destination,
@@ -77,12 +78,8 @@ def parse_input(text: str, source: str) -> ParsedInput:
 
 
 def decode_upload(data: bytes, name: str) -> tuple[str | None, InputError | None]:
-    """Uploaded bytes as text, or an error saying where the file stops being UTF-8."""
-    try:
-        return data.decode("utf-8-sig"), None
-    except UnicodeDecodeError as exc:
-        return None, InputError(f"{name} is not UTF-8 text (first bad byte at offset {exc.start}); "
-                                "save it as UTF-8 and upload it again", location=name)
+    """Uploaded bytes as text; the parsers point at each byte that is not UTF-8 and read the rest."""
+    return decode_utf8(data), None
 
 
 def masked_destination(destination: Any) -> Any:

@@ -6,6 +6,7 @@ import pandas as pd
 
 from freshsales_mapper.engine.plan import TransformResult
 
+from .display import printable
 from .pipeline import BatchReport
 
 
@@ -23,7 +24,9 @@ def doc_notes(result: TransformResult) -> tuple[list[str], list[str]]:
 
 
 def batch_frame(report: BatchReport) -> pd.DataFrame:
-    frame = pd.DataFrame(report.columns)
+    # Arrow (the table) and the browser take UTF-8 only: a lone surrogate from an event shows escaped.
+    frame = pd.DataFrame({name: [printable(v) if type(v) is str else v for v in values]
+                          for name, values in report.columns.items()})
     frame["#"] = frame["#"].astype("Int64")
     return frame
 

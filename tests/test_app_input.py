@@ -113,7 +113,7 @@ def test_upload_that_is_not_utf8_says_so(app):
     app.file_uploader(key="upload").set_value(("latin.json", '{"type": "identify", "x": "café"}'.encode("latin-1"),
                                                "application/json"))
     app.run()
-    assert "latin.json is not UTF-8 text" in joined(app.error)
+    assert "line 1, column 31 (at `$.x`):** byte 0xE9 is not UTF-8 text" in joined(app.error)
 
 
 def test_removing_the_upload_goes_back_to_the_text_box(app):

@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from freshsales_mapper.inputs import EventInput, parse_events_text
+from freshsales_mapper.inputs import EventInput, decode_utf8, parse_events_text
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 API_KEY_ENV = "FRESHSALES_API_KEY"
@@ -48,14 +48,14 @@ def read_events(args: argparse.Namespace) -> list[EventInput]:
     source = "stdin" if args.input == "-" else args.input
     try:
         if args.input == "-":
-            text = sys.stdin.read()
+            data = sys.stdin.buffer.read()
         else:
-            with open(args.input, encoding="utf-8-sig") as handle:
-                text = handle.read()
+            with open(args.input, "rb") as handle:
+                data = handle.read()
     except OSError as exc:
         raise InputProblem(f"cannot read {source}: {exc.strerror}") from None
-    except UnicodeDecodeError as exc:
-        raise InputProblem(f"{source} is not UTF-8 text (byte {exc.start})") from None
+    text = decode_utf8(data)  # the parser points at each byte that is not UTF-8 and reads the rest
+    del data
     parsed = parse_events_text(text, source)
     if parsed.errors:
         raise InputProblem("\n".join(f"{source}: {e}" for e in parsed.errors))

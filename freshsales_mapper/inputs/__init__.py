@@ -12,13 +12,13 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from freshsales_mapper.inputs.json_text import collector_paused, iter_ndjson_lines, parse_events_text
-from freshsales_mapper.inputs.model import EventInput, InputError, ParsedInput, ShapeError
+from freshsales_mapper.inputs.model import EventInput, InputError, ParsedInput, ShapeError, decode_utf8
 
 if TYPE_CHECKING:
     from freshsales_mapper.inputs.csv_text import parse_csv_text
     from freshsales_mapper.inputs.shape import validate_destination, validate_event
 
-__all__ = ["EventInput", "InputError", "ParsedInput", "ShapeError", "collector_paused", "iter_ndjson_lines",
+__all__ = ["EventInput", "InputError", "ParsedInput", "ShapeError", "collector_paused", "decode_utf8", "iter_ndjson_lines",
            "parse_csv_text", "parse_events_text", "validate_destination", "validate_event"]
 
 _LAZY = {"parse_csv_text": "csv_text", "validate_event": "shape", "validate_destination": "shape"}

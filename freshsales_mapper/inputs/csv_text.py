@@ -14,14 +14,23 @@ from typing import Any
 
 from freshsales_mapper.inputs.model import (
     BOM,
+    MAX_DEPTH,
     PROCESSOR_KEYS,
+    UNDECODABLE,
     EventInput,
     InputError,
     ParsedInput,
     decode_json,
     event_entry,
+    has_undecodable,
     json_path,
+    nesting,
+    undecodable_problem,
 )
+
+# A dotted name nests one level per part. Events nest a few levels; thousands of parts would only
+# build values every later step (JSON output, the table, sending) has to recurse through.
+MAX_COLUMN_PARTS = 100
 
 # Only cells starting like a JSON value are tried, which keeps plain text cells cheap.
 _JSON_CELL_START = frozenset('-0123456789tfn"[{')
@@ -52,12 +61,32 @@ def _csv_columns(header: list[str], body: list[list[str]]) -> tuple[list[tuple[s
             errors.append(InputError(f"column `{name}` appears twice (columns {seen[name]} and {number})",
                                      1, None, None, where))
         seen[name] = number
+        if found := UNDECODABLE.search(name):
+            errors.append(InputError(f"column {number}'s name: {undecodable_problem(found.group())}",
+                                     1, None, None, where))
         segments = tuple(name.split("."))
+        if len(segments) > MAX_COLUMN_PARTS:
+            errors.append(InputError(f"column `{_shortened(name)}` has {len(segments):,} dotted parts; a name "
+                                     f"nests at most {MAX_COLUMN_PARTS} levels", 1, None, None, where))
+            segments = segments[:MAX_COLUMN_PARTS]
         if "" in segments:
             errors.append(InputError(f"column `{name}` has an empty part in its dotted name",
                                      1, None, None, where))
         columns.append(segments)
     return columns, errors
+
+
+def _shortened(name: str) -> str:
+    return name if len(name) <= 60 else name[:57] + "…"
+
+
+def _undecodable_cell(columns: list[tuple[str, ...] | None], cells: list[str], row: int) -> InputError | None:
+    for number, (segments, cell) in enumerate(zip(columns, cells, strict=True), 1):
+        if found := UNDECODABLE.search(cell):
+            path = json_path(segments) if segments else None
+            return InputError(f"column {number}: {undecodable_problem(found.group())}", None, None, path,
+                              f"row {row}")
+    return None
 
 
 def _build_row(columns: list[tuple[str, ...] | None], cells: list[str], row: int) -> dict | InputError:
@@ -79,8 +108,11 @@ def _build_row(columns: list[tuple[str, ...] | None], cells: list[str], row: int
                                   json_path(prefix), f"row {row}")
             owner.setdefault(prefix, name)
             if last:
-                node[segments[-1]] = _cell_value(cell)
+                value = node[segments[-1]] = _cell_value(cell)
                 leaves.add(prefix)
+                if isinstance(value, (dict, list)) and depth + nesting(value) > MAX_DEPTH:
+                    return InputError(f"column `{_shortened(name)}` nests deeper than {MAX_DEPTH} levels "
+                                      f"in row {row}", None, None, json_path(segments), f"row {row}")
             else:
                 node = node.setdefault(segments[depth - 1], {})
     return built
@@ -137,9 +169,14 @@ def parse_csv_text(text: str, source: str = "upload.csv") -> ParsedInput:
     text = text.removeprefix(BOM)
     if not text.strip():
         return ParsedInput([], [], "empty", source)
+    undecodable = has_undecodable(text)
     try:
-        frame = pandas.read_csv(io.StringIO(text), header=None, dtype=str, keep_default_na=False,
-                                skip_blank_lines=False)
+        if undecodable:  # pandas' text path refuses the stand-ins for bad bytes; its bytes path keeps them
+            frame = pandas.read_csv(io.BytesIO(text.encode("utf-8", "surrogateescape")), header=None, dtype=object,
+                                    keep_default_na=False, skip_blank_lines=False, encoding_errors="surrogateescape")
+        else:
+            frame = pandas.read_csv(io.StringIO(text), header=None, dtype=str, keep_default_na=False,
+                                    skip_blank_lines=False)
     except pandas.errors.ParserError as exc:
         return ParsedInput([], [_csv_syntax_error(text, str(exc))], "csv", source)
     rows = [[cell if isinstance(cell, str) else "" for cell in row] for row in frame.itertuples(index=False)]
@@ -157,6 +194,9 @@ def parse_csv_text(text: str, source: str = "upload.csv") -> ParsedInput:
     items: list[EventInput] = []
     for row_number, cells in enumerate(body, 2):
         if not any(cells):
+            continue
+        if undecodable and (bad := _undecodable_cell(columns, cells, row_number)):
+            errors.append(bad)
             continue
         built = _build_row(columns, cells, row_number)
         if isinstance(built, InputError):

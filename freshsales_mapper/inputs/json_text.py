@@ -14,6 +14,7 @@ int and ``"42"`` a string, because RudderStack treats them differently.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import itertools
 import json
@@ -22,12 +23,17 @@ from typing import Any
 
 from freshsales_mapper.inputs.model import (
     BOM,
+    UNDECODABLE,
     EventInput,
     InputError,
     ParsedInput,
     decode_json,
     event_entry,
+    has_undecodable,
+    json_path,
     line_and_column,
+    undecodable_problem,
+    undecodable_strings,
 )
 
 
@@ -79,9 +85,13 @@ def _parsed(entries: Iterable[EventInput | InputError], fmt: str, source: str) -
     return ParsedInput(items, errors, fmt, source)
 
 
+# The lenient decoder: a line with NaN (or a 5,000-digit integer) is still a complete line.
+_LENIENT_DECODER = json.JSONDecoder(parse_int=lambda literal: 0)
+
+
 def _parses_alone(line: str) -> bool:
-    try:  # the lenient default decoder: a line with NaN is still a complete line
-        json.loads(line)
+    try:
+        _LENIENT_DECODER.decode(line)
     except (ValueError, RecursionError):
         return False
     return True
@@ -120,9 +130,71 @@ def collector_paused() -> Iterator[None]:
 
 
 def parse_events_text(text: str, source: str = "input") -> ParsedInput:
-    """Parse pasted or uploaded JSON / NDJSON into events (see the module docstring)."""
+    """Parse pasted or uploaded JSON / NDJSON into events (see the module docstring).
+
+    Text decoded with :func:`~freshsales_mapper.inputs.model.decode_utf8` may hold bytes that were
+    not UTF-8: each entry holding one becomes an error pointing at it, and the others are read.
+    """
     with collector_paused():
+        if has_undecodable(text):
+            return _parse_with_undecodable(text.removeprefix(BOM), source)
         return _parse_events_text(text, source)
+
+
+def _parse_with_undecodable(text: str, source: str) -> ParsedInput:
+    offsets = [m.start() for m in UNDECODABLE.finditer(text)]
+    lines = text.split("\n")
+    if decode_json(text)[1] is not None and _looks_like_ndjson(lines):
+        # NDJSON: a line with a bad byte is that line's error; the other lines are read as usual.
+        bad = {}
+        for offset in offsets:
+            line, column = line_and_column(text, offset)
+            bad.setdefault(line, InputError(undecodable_problem(text[offset]), line, column, None,
+                                            f"line {line}, column {column}"))
+        parsed = _parsed(iter_ndjson_lines(["" if n in bad else line for n, line in enumerate(lines, 1)]),
+                         "ndjson", source)
+        parsed.errors = sorted([*parsed.errors, *bad.values()], key=lambda e: e.line or 0)
+        return parsed
+    parsed = _parse_events_text(text, source)
+    if parsed.errors and not parsed.items:  # a document that does not parse: say so if a bad byte broke it
+        errors = []
+        for error in parsed.errors:
+            offset = _offset_of(text, error.line, error.column)
+            if offset is not None and offset < len(text) and UNDECODABLE.match(text, offset):
+                error = dataclasses.replace(error, message=undecodable_problem(text[offset]))
+            errors.append(error)
+        parsed.errors = errors
+        return parsed
+    # One document: the events holding bad bytes, in text order, hold the bad bytes in text order.
+    kept: list[EventInput] = []
+    pending = iter(offsets)
+    for item in parsed.items:
+        found = list(undecodable_strings([item.message, item.destination, item.metadata]))
+        if not found:
+            item.index = len(kept)
+            kept.append(item)
+            continue
+        (part, *path), first = found[0]
+        if item.destination is not None:  # a processor request: the path starts at the request
+            path = [("message", "destination", "metadata")[part], *path]
+        offset = next(pending, None)
+        line, column = line_and_column(text, offset) if offset is not None else (None, None)
+        for _ in range(sum(len(UNDECODABLE.findall(string)) for _, string in found) - 1):
+            next(pending, None)
+        where = item.location + (f", line {line}, column {column}" if line else "")
+        character = UNDECODABLE.search(first).group()
+        parsed.errors.append(InputError(undecodable_problem(character), line, column, json_path(path), where))
+    parsed.items = kept
+    return parsed
+
+
+def _offset_of(text: str, line: int | None, column: int | None) -> int | None:
+    if line is None or column is None:
+        return None
+    start = 0
+    for _ in range(line - 1):
+        start = text.find("\n", start) + 1
+    return start + column - 1
 
 
 def _parse_events_text(text: str, source: str) -> ParsedInput:

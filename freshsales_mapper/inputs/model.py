@@ -68,8 +68,23 @@ def _reject_constant(name: str) -> Any:
     raise _NonStandardConstant(name)
 
 
+def _js_integer(literal: str) -> int | float:
+    """An integer literal as RudderStack's JSON.parse holds it, for literals past Python's int-string limit.
+
+    JSON.parse makes every number a double, and no integer of thousands of digits fits one: it is
+    ±Infinity, exactly what the engine already makes of any integer beyond 1.8e308 (see
+    ``jsvalue.js_json_value``). ``float()`` has no digit limit and rounds such a literal to ±inf.
+    """
+    try:
+        return int(literal)
+    except ValueError:
+        return float(literal)
+
+
 # Python's json accepts NaN/Infinity by default; RudderStack's JSON.parse does not.
 _STRICT_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+# Only used when the fast decoder hit the int-string limit: a Python hook per integer costs time.
+_HUGE_INTEGER_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_int=_js_integer)
 # Strings are skipped so that a "NaN" inside a string value is not mistaken for the constant.
 _CONSTANT_OR_STRING = re.compile(r'"(?:[^"\\]|\\.)*"|(-?Infinity|NaN)')
 
@@ -77,7 +92,12 @@ _CONSTANT_OR_STRING = re.compile(r'"(?:[^"\\]|\\.)*"|(-?Infinity|NaN)')
 def decode_json(text: str) -> tuple[Any, tuple[int, str] | None]:
     """(value, None) or (None, (offset of the problem in ``text``, what is wrong))."""
     try:
-        return _STRICT_DECODER.decode(text), None
+        try:
+            return _STRICT_DECODER.decode(text), None
+        except ValueError as exc:
+            if type(exc) is not ValueError:  # a syntax error or a constant: handled below
+                raise
+            return _HUGE_INTEGER_DECODER.decode(text), None  # Python's int-string limit, nothing else
     except json.JSONDecodeError as exc:
         return None, (exc.pos, exc.msg)
     except _NonStandardConstant as exc:
@@ -89,6 +109,66 @@ def decode_json(text: str) -> tuple[Any, tuple[int, str] | None]:
         return None, (offset, problem)
     except RecursionError:
         return None, (0, "the JSON is nested too deeply")
+
+
+# ---------------------------------------------------------------------------------------------
+# Bytes that are not UTF-8
+
+# Text is decoded with "surrogateescape", so every byte that is not UTF-8 survives as one character
+# U+DC80..U+DCFF (byte 0x80..0xFF) and can be pointed at, instead of failing the whole file or being
+# silently replaced. Decoded UTF-8 never yields these characters, and JSON's "\udc80" escapes are ASCII
+# in the text, so in the text they mean exactly "a byte that was not UTF-8".
+UNDECODABLE = re.compile("[\udc80-\udcff]")
+
+
+def decode_utf8(data: bytes) -> str:
+    """Bytes as text; bytes that are not UTF-8 become U+DC80..U+DCFF for the parsers to report."""
+    return data.decode("utf-8", "surrogateescape").removeprefix(BOM)
+
+
+def has_undecodable(text: str) -> bool:
+    return not text.isascii() and UNDECODABLE.search(text) is not None
+
+
+def undecodable_problem(character: str) -> str:
+    return f"byte 0x{ord(character) - 0xDC00:02X} is not UTF-8 text; save the file as UTF-8"
+
+
+def undecodable_strings(value: Any) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """(JSON path, text) of each key or string holding a byte that was not UTF-8, in document order.
+
+    Iterative, because the values come from input and may nest as deep as the JSON decoder allows.
+    """
+    pending: list[tuple[Any, tuple[str | int, ...]]] = [(value, ())]
+    while pending:
+        node, where = pending.pop()
+        if isinstance(node, str):
+            if UNDECODABLE.search(node):
+                yield where, node
+        elif isinstance(node, dict):
+            for key, child in reversed(node.items()):
+                pending.append((child, (*where, key)))
+                pending.append((key, (*where, key)))
+        elif isinstance(node, list):
+            pending.extend((child, (*where, i)) for i, child in reversed(list(enumerate(node))))
+
+
+# How deep an event may nest: about what Python's JSON decoder reaches before its recursion limit, so
+# that CSV input (which builds values without recursion) never goes deeper than JSON input can.
+MAX_DEPTH = 900
+
+
+def nesting(value: Any) -> int:
+    """Levels of objects and arrays, counted without recursion (the value may be deeper than recursion allows)."""
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        node, level = pending.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, level)
+        pending.extend((child, level + 1) for child in children if isinstance(child, (dict, list)))
+    return deepest
 
 
 def json_path(segments: Iterable[str | int]) -> str:

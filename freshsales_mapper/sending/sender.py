@@ -108,7 +108,8 @@ def event_digest(message: Any, destination: Any) -> str:
     """SHA-256 of the canonical JSON of the message and the destination's domain (not its API key)."""
     canonical = json.dumps({"message": message, "domain": _domain_for_key(destination)}, sort_keys=True,
                            separators=(",", ":"), ensure_ascii=False, default=str)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    # surrogatepass: a lone surrogate ("\ud800") is valid in a JavaScript string and so in an event.
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def event_keys(items: Iterable[EventInput]) -> list[str]:
