@@ -14,6 +14,7 @@ from .tables import batch_frame, filter_frame, outcome_counts, reason_counts
 
 LAST_SELECTION = "_last_table_selection"  # the row last followed, so the picker can move on from it
 STATUSES = ("mapped", "failed", "unreadable")
+METRIC_PX = 132
 TABLE_COLUMN_CONFIG = {
     "#": st.column_config.NumberColumn("#", width="small"),
     "reason": st.column_config.TextColumn("reason", width="large"),
@@ -41,18 +42,19 @@ def render(bundle: InputBundle, settings: Settings) -> None:
 
 
 def _metrics(report: BatchReport, frame: pd.DataFrame) -> None:
-    columns = st.columns(6)
     requests = int(frame["requests"].sum())
     side_effects = sum(1 for r in report.results for s in r.lookups if s.writes)
-    columns[0].metric("Events", len(report.items), border=True)
-    columns[1].metric("Mapped", report.mapped, border=True)
-    columns[2].metric("Failed", report.failed, border=True)
-    columns[3].metric("Unreadable", len(report.errors), border=True)
-    columns[4].metric("Requests", requests, border=True,
-                      help="Final requests RudderStack would hand to its router.")
-    columns[5].metric("Lookup writes", side_effects, border=True,
-                      help="Writes RudderStack makes itself while transforming: upserts (group events with an email, "
-                           "sales activities about a contact).")
+    # A wrapping row of fixed-width cards: six equal columns squeeze "240" into "2." at 800 px.
+    with st.container(horizontal=True, gap="small"):
+        st.metric("Events", len(report.items), border=True, width=METRIC_PX)
+        st.metric("Mapped", report.mapped, border=True, width=METRIC_PX)
+        st.metric("Failed", report.failed, border=True, width=METRIC_PX)
+        st.metric("Unreadable", len(report.errors), border=True, width=METRIC_PX)
+        st.metric("Requests", requests, border=True, width=METRIC_PX,
+                  help="Final requests RudderStack would hand to its router.")
+        st.metric("Lookup writes", side_effects, border=True, width=METRIC_PX,
+                  help="Writes RudderStack makes itself while transforming: upserts (group events with an email, "
+                       "sales activities about a contact).")
     kinds = frame.loc[frame["status"] != "unreadable", "type"].value_counts()
     st.caption("By type: " + " · ".join(f"{kind} **{count}**" for kind, count in kinds.items()))
 

@@ -19,6 +19,7 @@ SAMPLES_DIR = Path(__file__).resolve().parent.parent / "sample_events"
 SAMPLE_SUFFIXES = (".json", ".ndjson", ".jsonl", ".csv")
 UPLOAD_TYPES = ["json", "ndjson", "jsonl", "csv"]
 ERRORS_LISTED = 20
+TEXT_BOX = "the text box"
 PLACEHOLDER = """Paste RudderStack events here, e.g.
 {"type": "identify", "traits": {"email": "amara@example.com", "firstName": "Amara"}}
 
@@ -100,7 +101,7 @@ def render() -> InputBundle:
         st.info(f"Showing the uploaded file **{upload.name}**; remove it to go back to the text box.")
     else:
         bundle = state.memo("parse", digest(text or ""), lambda: InputBundle(
-            parse_input(text or "", "input"), "the text box", digest(text or ""), text or ""))
+            parse_input(text or "", "input"), TEXT_BOX, digest(text or ""), text or ""))
     _report(bundle)
     return bundle
 

@@ -6,7 +6,7 @@ import streamlit as st
 
 from freshsales_mapper.inputs import validate_event
 
-from . import batch_view, input_panel, settings_panel, single_view, state, style
+from . import batch_view, input_panel, settings_panel, share, single_view, state, style
 from .pipeline import detail
 
 INTRO = ("See exactly what RudderStack sends to Freshsales for your events: which source key won for each "
@@ -17,11 +17,14 @@ INTRO = ("See exactly what RudderStack sends to Freshsales for your events: whic
 def render() -> None:
     state.init_defaults()
     style.inject()
+    share.apply_from_url()
     settings = settings_panel.render()
     st.title("Freshsales mapper playground")
     st.caption(INTRO)
     bundle = input_panel.render()
     parsed = bundle.parsed
+    if bundle.source == input_panel.TEXT_BOX and bundle.text.strip():
+        share.button(bundle.text, settings)
     if settings.mode != "Preview" and parsed.items:
         from . import send_panel  # the sender is only needed once someone sends
 
