@@ -8,18 +8,34 @@ import streamlit as st
 from freshsales_mapper.inputs import validate_event
 
 from . import downloads, single_view, state
+from .field_table import plain_table_html
 from .input_panel import InputBundle
 from .pipeline import BatchReport, Settings, detail, run_batch
+from .style import STACK_CHARTS
 from .tables import batch_frame, filter_frame, outcome_counts, reason_counts
 
 LAST_SELECTION = "_last_table_selection"  # the row last followed, so the picker can move on from it
 STATUSES = ("mapped", "failed", "unreadable")
-METRIC_PX = 132
+METRIC_PX = 144
 TABLE_COLUMN_CONFIG = {
-    "#": st.column_config.NumberColumn("#", width="small"),
+    "#": st.column_config.NumberColumn("#", width=40),
+    "status": st.column_config.TextColumn("status", width=70),
+    "type": st.column_config.TextColumn("type", width=62),
     "reason": st.column_config.TextColumn("reason", width="large"),
+    "user": st.column_config.TextColumn("user", width="medium"),
     "shape problems": st.column_config.TextColumn("shape problems", width="medium"),
 }
+# The reason comes before the wide columns so it is on screen without scrolling sideways; every
+# column is in the downloads.
+TABLE_COLUMNS = ("#", "status", "type", "reason", "user", "event", "shape problems", "requests", "lookups", "input")
+DETAIL = "Event in detail"
+SCROLL_SCRIPT = f"""<script>
+(() => {{
+  const heading = [...document.querySelectorAll('[data-testid="stHeading"]')]
+    .find(h => h.textContent.includes("{DETAIL}"));
+  if (heading) heading.scrollIntoView({{behavior: "instant", block: "start"}});
+}})();
+</script>"""
 
 
 def report_for(bundle: InputBundle, settings: Settings) -> tuple[BatchReport, pd.DataFrame]:
@@ -35,10 +51,12 @@ def render(bundle: InputBundle, settings: Settings) -> None:
     st.subheader("2 · Results")
     _metrics(report, frame)
     _charts(frame)
-    shown = _filtered_table(frame)
-    _downloads(report, frame)
-    st.subheader("3 · One event in detail")
+    shown, clicked = _filtered_table(frame)
+    st.subheader(f"3 · {DETAIL}")
+    if clicked:
+        _scroll_to_detail()
     _detail(bundle, settings, report, shown)
+    _downloads(report, frame)
 
 
 def _metrics(report: BatchReport, frame: pd.DataFrame) -> None:
@@ -60,15 +78,16 @@ def _metrics(report: BatchReport, frame: pd.DataFrame) -> None:
 
 
 def _charts(frame: pd.DataFrame) -> None:
-    left, right = st.columns([3, 2], gap="large")
+    with st.container(key=STACK_CHARTS):
+        left, right = st.columns([3, 2], gap="large")
     with left:
         st.markdown("**Failures by reason**")
         reasons = reason_counts(frame)
         if reasons.empty:
             st.caption("No failures: every event maps.")
         else:
-            st.dataframe(reasons, hide_index=True, column_config={
-                "reason": st.column_config.TextColumn("RudderStack's error", width="large")})
+            st.html(plain_table_html(["RudderStack's error", "events", "RudderStack"],
+                                     reasons.astype(str).values.tolist(), widths=(64, 12, 24)))
     with right:
         st.markdown("**Outcomes by event type**")
         counts = outcome_counts(frame)
@@ -92,7 +111,7 @@ def _outcome_chart(counts: pd.DataFrame) -> dict:
     }
 
 
-def _filtered_table(frame: pd.DataFrame) -> pd.DataFrame:
+def _filtered_table(frame: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
     st.markdown("**Every event**")
     a, b, c = st.columns([2, 2, 3])
     statuses = a.multiselect("Status", [s for s in STATUSES if (frame["status"] == s).any()], key=state.FILTER_STATUS)
@@ -100,19 +119,28 @@ def _filtered_table(frame: pd.DataFrame) -> pd.DataFrame:
     text = c.text_input("Search (input, user, event, reason)", key=state.FILTER_TEXT)
     shown = filter_frame(frame, statuses, kinds, text or "")
     event = st.dataframe(shown, hide_index=True, key=state.BATCH_TABLE, on_select="rerun",
-                         selection_mode="single-row", height=360, column_config=TABLE_COLUMN_CONFIG)
-    _follow_selection(shown, list(event.selection.rows))
-    st.caption(f"{len(shown)} of {len(frame)} rows · click a row to see it in detail below.")
-    return shown
+                         selection_mode="single-row", height=360, column_config=TABLE_COLUMN_CONFIG,
+                         column_order=TABLE_COLUMNS)
+    clicked = _follow_selection(shown, list(event.selection.rows))
+    st.caption(f"{len(shown)} of {len(frame)} rows · click a row to open it in detail below · every column is "
+               "in the downloads.")
+    return shown, clicked
 
 
-def _follow_selection(shown: pd.DataFrame, rows: list[int]) -> None:
-    """A newly clicked table row becomes the event shown in detail (the picker below can still change it)."""
+def _follow_selection(shown: pd.DataFrame, rows: list[int]) -> bool:
+    """A newly clicked table row becomes the event shown in detail; True when the click is new."""
     numbers = shown["#"].iloc[rows[:1]].tolist() if rows and rows[0] < len(shown) else []
     picked = int(numbers[0]) if numbers and not pd.isna(numbers[0]) else None
-    if picked is not None and st.session_state.get(LAST_SELECTION) != picked:
+    clicked = picked is not None and st.session_state.get(LAST_SELECTION) != picked
+    if clicked:
         st.session_state[state.DETAIL_PICK] = picked
     st.session_state[LAST_SELECTION] = picked
+    return clicked
+
+
+def _scroll_to_detail() -> None:
+    """Bring the clicked row's detail into view (it is below the table, often off-screen)."""
+    st.html(SCROLL_SCRIPT, unsafe_allow_javascript=True)
 
 
 def _downloads(report: BatchReport, frame: pd.DataFrame) -> None:

@@ -146,3 +146,11 @@ def unmapped_html(result: TransformResult) -> str:
     return ('<table class="fm-table fm-unmapped"><colgroup><col class="fm-c1"><col class="fm-c2"><col class="fm-c3">'
             "</colgroup><thead><tr><th>Input</th><th>Value</th><th>Hint</th></tr></thead>"
             f"<tbody>{body}</tbody></table>")
+
+
+def plain_table_html(headers: list[str], rows: list[list[str]], *, widths: tuple[int, ...]) -> str:
+    """A wrapping table of plain text cells; ``widths`` are percentages per column."""
+    cols = "".join(f'<col style="width:{w}%">' for w in widths)
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(_cell(c) for c in row) + "</tr>" for row in rows)
+    return f'<table class="fm-table"><colgroup>{cols}</colgroup><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-SPLIT = "fm_split"  # keyed container holding the mapping | plan columns
+# Keyed containers whose two columns stack when the main column is narrow.
+SPLIT = "fm_stack_plan"  # field mapping | request plan
+STACK_CHARTS = "fm_stack_charts"  # failures by reason | outcome chart
 
 CSS = """
 <style>
@@ -26,10 +28,11 @@ CSS = """
 .fm-badge.fm-none { background: #eeeeee; color: #555555; }
 .fm-row.fm-bad td { background: rgba(253,226,225,.45); } .fm-row.fm-warn td { background: rgba(253,240,213,.45); }
 .fm-row.fm-none td { color: #6b6b6b; }
-.st-key-fm_split { container-type: inline-size; }
+[class*="st-key-fm_stack"] { container-type: inline-size; }
 @container (max-width: 900px) {
-  .st-key-fm_split div[data-testid="stHorizontalBlock"] { flex-direction: column; }
-  .st-key-fm_split div[data-testid="stColumn"] { width: 100% !important; flex: 1 1 auto !important; min-width: 0; }
+  [class*="st-key-fm_stack"] div[data-testid="stHorizontalBlock"] { flex-direction: column; }
+  [class*="st-key-fm_stack"] div[data-testid="stColumn"] { width: 100% !important; flex: 1 1 auto !important;
+    min-width: 0; }
 }
 </style>
 """

@@ -7,7 +7,7 @@ import io
 import json
 
 import pytest
-from test_app_helpers import app_session, capture_downloads, joined, metrics, paste, sample
+from test_app_helpers import app_session, capture_downloads, html_tables, joined, metrics, paste, sample
 
 from freshsales_mapper.engine.resolvers import OfflineResolver
 from freshsales_mapper.engine.transform import transform_event
@@ -37,8 +37,8 @@ def test_metrics_reasons_and_types_match_the_engine(app):
     found = metrics(app)
     assert (found["Events"], found["Mapped"], found["Failed"]) == (str(mapped + failed), str(mapped), str(failed))
     assert failed > 0  # the sample has its share of mistakes
-    by_reason = next(d.value for d in app.dataframe if "events" in d.value.columns)
-    assert dict(zip(by_reason["reason"], by_reason["events"], strict=True)) == reasons
+    by_reason = next(t for t in html_tables(app) if t[0][0] == "RudderStack's error")
+    assert {reason: int(events) for reason, events, _fate in by_reason[1:]} == reasons
     assert "By type: identify" in joined(app.caption)
     charts = app.get("vega_lite_chart")
     assert len(charts) == 1 and '"status"' in charts[0].proto.spec
@@ -74,7 +74,8 @@ def test_picking_a_row_shows_its_detail(app):
     group_number = int(table.loc[table["type"] == "group", "#"].iloc[0])
     app.selectbox(key="detail_pick").set_value(group_number)
     app.run()
-    assert f"line {group_number}" in joined(app.success) and "#### Request plan" in joined(app.markdown)
+    assert f"line {group_number}: group event" in joined(app.success) + joined(app.warning)
+    assert "#### Request plan" in joined(app.markdown)
 
 
 def test_selecting_a_table_row_picks_it_for_the_detail(app):
@@ -86,12 +87,14 @@ def test_selecting_a_table_row_picks_it_for_the_detail(app):
     app.run()
     number = int(shown["#"].iloc[2])
     assert app.selectbox(key="detail_pick").value == number
-    assert f"line {number}" in joined(app.success) + joined(app.markdown)
+    assert f"line {number}: track" in joined(app.success) + joined(app.warning) + joined(app.markdown)
+    assert any("scrollIntoView" in h.proto.body for h in app.get("html"))  # the click brings the detail into view
     # The picker still works while that row stays selected.
     other = int(shown["#"].iloc[0])
     app.selectbox(key="detail_pick").set_value(other)
     app.run()
     assert app.selectbox(key="detail_pick").value == other
+    assert not any("scrollIntoView" in h.proto.body for h in app.get("html"))  # no click, no jump
 
 
 def test_downloads_hold_every_row_and_the_request_plans(app, downloads):
