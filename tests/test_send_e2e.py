@@ -407,7 +407,8 @@ def test_the_key_appears_nowhere_the_client_or_cli_print_or_write(emulator, tmp_
     written.append(json.dumps([o.to_json() for o in dead]))
     dry = BatchSender(make_factory(right.base_url), dry_run=True).send(as_items(*events, dest=destination(SECRET)))
     written.append(json.dumps([o.to_json() for o in dry]))
-    assert {o.status for o in outcomes} >= {"failed", "skipped"}  # the refused key: 401s were reported
+    # The refused key: the first 401 stops the batch (circuit breaker), the rest are not sent.
+    assert outcomes[-1].status == "failed" and "refused the API key (HTTP 401)" in outcomes[-1].reason
 
     # The CLI: key from the environment, outcomes, summary, journal, dry run, and a refused key.
     event_file = write_events(tmp_path / "events.ndjson", *events)

@@ -5,21 +5,18 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import sys
 from typing import Any
 
 from freshsales_mapper.cli import common as cli
 from freshsales_mapper.inputs import EventInput
 from freshsales_mapper.sending import DomainError, FreshsalesClient
-from freshsales_mapper.sending.journal import JournalError
-from freshsales_mapper.sending.sender import (
-    BatchSender,
-    EventOutcome,
-    client_factory,
-    destination_settings,
-    summarize,
-    summary_line,
-)
+from freshsales_mapper.sending.journal import JournalError, JournalWriteError
+from freshsales_mapper.sending.sender import BatchSender, EventOutcome, client_factory, destination_settings
+from freshsales_mapper.sending.summary import plain_words, summarize, summary_line
+
+EXIT_STDOUT_CLOSED = 3
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -28,14 +25,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "order. Prints one JSON outcome per event on stdout as soon as it is known, and a summary on stderr. "
         "Processor request bodies carry their own domain and key; --domain and --api-key apply to bare "
         "messages. Exit 0: every event delivered or skipped; 1: some failed or have an unknown outcome; "
-        "2: unusable input or settings.")
+        "2: unusable input or settings, a journal in use by another run or that cannot be written; "
+        "3: stdout was closed before the run ended (e.g. `| head`): sending stopped, the journal is complete.")
     cli.add_input_arguments(parser)
     parser.add_argument("--base-url", metavar="URL",
                         help="send every request to this loopback URL instead (the local emulator), "
                              "e.g. http://127.0.0.1:8765")
     parser.add_argument("--journal", metavar="FILE",
-                        help="append each event's outcome to FILE (JSONL); re-running with the same FILE resumes, "
-                             "without resending what was delivered or whose outcome is unknown")
+                        help="append each event's outcome to FILE (JSONL), locked while the run lasts; re-running "
+                             "with the same FILE resumes, without resending what was delivered or whose outcome is "
+                             "unknown; a torn last line (from a crash) is repaired with a warning")
+    parser.add_argument("--resend-unknown", action="store_true",
+                        help="with --journal: send again the events whose outcome is unknown (a sales activity "
+                             "that may or may not exist); check Freshsales first, or they may be duplicated")
     parser.add_argument("--dry-run", action="store_true",
                         help="transform offline and list the requests that would be sent; sends nothing")
     parser.add_argument("--rate-limit-per-minute", type=int, default=400, metavar="N",
@@ -44,16 +46,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="client-side budget per hour (default 1000; 0 turns it off)")
     parser.add_argument("--read-timeout", type=float, default=10.0, metavar="S",
                         help="seconds to wait for each answer (default 10)")
+    parser.add_argument("--connect-timeout", type=float, default=3.05, metavar="S",
+                        help="seconds to wait for a connection (default 3.05)")
+    parser.add_argument("--request-deadline", type=float, default=30.0, metavar="S",
+                        help="seconds one request may take in all, retries, waits and slow answers included "
+                             "(default 30)")
     parser.add_argument("--max-retries", type=int, default=3, metavar="N",
-                        help="retries on 429, 502-504 and connection errors (default 3)")
+                        help="retries on 429 and connection failures, and for reads and upserts also on 502-504, "
+                             "timeouts and connections broken mid-answer (default 3); a sales activity is never "
+                             "sent twice")
+    parser.add_argument("--max-retry-wait", type=float, default=30.0, metavar="S",
+                        help="the longest Retry-After to wait for (default 30); if Freshsales asks for longer, "
+                             "that event and the rest of the batch fail at once with the time to rerun")
 
 
 def run(args: argparse.Namespace) -> int:
     for name in ("rate_limit_per_minute", "rate_limit_per_hour", "max_retries"):
         if getattr(args, name) < 0:
             raise cli.InputProblem(f"--{name.replace('_', '-')} must be 0 or more")
-    if not args.read_timeout > 0:
-        raise cli.InputProblem("--read-timeout must be more than 0 seconds")
+    for name in ("read_timeout", "connect_timeout", "request_deadline"):
+        if not getattr(args, name) > 0:
+            raise cli.InputProblem(f"--{name.replace('_', '-')} must be more than 0 seconds")
+    if not args.max_retry_wait >= 0:
+        raise cli.InputProblem("--max-retry-wait must be 0 or more seconds")
+    if args.resend_unknown and not args.journal:
+        raise cli.InputProblem("--resend-unknown needs --journal: only a journal knows which events are unknown")
     if args.base_url:
         try:
             FreshsalesClient("acme", "placeholder", base_url=args.base_url).close()
@@ -61,6 +78,8 @@ def run(args: argparse.Namespace) -> int:
             raise cli.InputProblem(f"--base-url: {exc}") from None
     items = cli.read_events(args)
     options = {"base_url": args.base_url, "read_timeout": args.read_timeout, "max_retries": args.max_retries,
+               "connect_timeout": args.connect_timeout, "request_deadline": args.request_deadline,
+               "max_retry_wait": args.max_retry_wait,
                "rate_limit_per_minute": args.rate_limit_per_minute or None,
                "rate_limit_per_hour": args.rate_limit_per_hour or None,
                "on_progress": lambda message: print(f"send: {message}", file=sys.stderr, flush=True)}
@@ -75,20 +94,36 @@ def run(args: argparse.Namespace) -> int:
         shown.append(outcome)
 
     sender = BatchSender(client_factory(**options), journal_path=args.journal, on_progress=show,
-                         dry_run=args.dry_run)
+                         dry_run=args.dry_run, resend_unknown=args.resend_unknown,
+                         on_warning=lambda message: print(f"send: warning: {message}", file=sys.stderr, flush=True))
+    resume = "; rerun with the same --journal to continue" if args.journal else ""
     try:
         outcomes = sender.send(items)
+    except JournalWriteError as exc:
+        print(f"send: {exc} (after {len(shown)} of {len(items)} event(s); the journal holds every event "
+              "finished before)", file=sys.stderr)
+        print(f"send: {summary_line(shown)}", file=sys.stderr)
+        return cli.EXIT_BAD_INPUT
     except JournalError as exc:
         raise cli.InputProblem(str(exc)) from None
+    except BrokenPipeError:
+        # Nobody reads the outcomes any more (`send ... | head -1`): sending on would act unseen.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush cannot fail again
+        os.close(devnull)
+        print(f"send: stdout was closed after {len(shown)} of {len(items)} event(s); stopped sending{resume}",
+              file=sys.stderr)
+        return EXIT_STDOUT_CLOSED
     except KeyboardInterrupt:
-        print(f"send: interrupted after {len(shown)} of {len(items)} event(s)"
-              + ("; re-run with the same --journal to continue" if args.journal else ""), file=sys.stderr)
+        print(f"send: interrupted after {len(shown)} of {len(items)} event(s){resume}", file=sys.stderr)
         print(f"send: {summary_line(shown)}", file=sys.stderr)
         return 130
     summary = summarize(outcomes)
     for reason, count in summary["by_reason"].items():
         if not reason.startswith("delivered"):
             print(f"send: {count} × {reason}", file=sys.stderr)
+    for line in plain_words(outcomes, rerun="rerun with the same --journal" if args.journal else "run it again"):
+        print(f"send: {line}", file=sys.stderr)
     print(f"send: {summary['line']}" + (" (dry run: nothing sent)" if args.dry_run else ""), file=sys.stderr)
     failing = summary["by_status"]["failed"] + summary["by_status"]["unknown"]
     return cli.EXIT_FAILED if failing else cli.EXIT_OK

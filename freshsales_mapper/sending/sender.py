@@ -2,41 +2,35 @@
 
 Each event is transformed with live lookups (RudderStack's own calls to Freshsales, made for real and
 in order), then its final requests are delivered in order. Every input event ends with exactly one
-``EventOutcome``:
+``EventOutcome`` whose ``status`` is a :class:`SendOutcome`:
 
 * ``delivered``: every final request got a 2xx (or an earlier run delivered it: see the journal);
-* ``failed``: Freshsales refused a request, could not be reached, or a lookup failed; ``retryable``
-  says whether sending again could help (429, 5xx, network trouble) and is safe;
-* ``unknown``: a request that must not be repeated (creating a sales activity) was sent but no answer
-  came back. It is never resent automatically: check Freshsales first;
+* ``failed``: Freshsales refused a request, could not be reached, a lookup failed, or the batch was
+  stopped early (circuit breaker); ``retryable`` says whether sending again could help and is safe;
+* ``unknown``: a request that must not be repeated (creating a sales activity) was sent but no clear
+  answer came back (no answer, a broken connection, or a 5xx): it may exist. Never resent
+  automatically; ``resend_unknown=True`` (``send --resend-unknown``) resends after the user checked;
 * ``skipped``: RudderStack rejects the event itself (a transform error, nothing to retry), or a dry run.
 
-A JSONL journal makes a batch resumable. After each finished event one line
-``{key, index, status, http_status, record_id, reason, at, finals_delivered}`` is appended, flushed
-and fsync'd; just before a request that must not be repeated, a ``status: "sending"`` line is
-written, so a crash or Ctrl-C in the middle of it reads back as unknown rather than as never sent.
-On a re-run the last line for each key decides:
+The journal (JSONL, locked for the run) gets one line per finished event, ``{key, index, status,
+http_status, record_id, reason, at, plan, sent, pending}``; just before a request that must not be
+repeated, a ``status: "sending"`` line names it in ``pending``, so a crash in the middle of it reads
+back as unknown. ``sent`` lists the request keys (see ``resume.py``) delivered so far. On a rerun the
+last line for each key decides:
 
-* ``delivered``: not resent; the outcome is ``delivered`` with the reason "delivered in an earlier
-  run; not resent" (and that run's HTTP status and record id), so the batch reads as complete;
-* ``unknown`` or ``sending``: not resent; the outcome is ``unknown`` and its reason says to check
-  Freshsales and delete the journal line(s) with that key to send it again;
-* ``failed`` or ``skipped``: transformed and sent again. When an earlier run had delivered the first
-  final requests of an event (``finals_delivered``), those are not sent again.
-
-An event's key is the SHA-256 of the canonical JSON of its message and its Freshsales domain (never
-the API key) plus ``#n``, its occurrence within the batch, so two identical events are two keys.
+* ``delivered`` with an unchanged plan fingerprint: not resent ("delivered in an earlier run");
+* ``unknown`` or ``sending``: not resent, the outcome is ``unknown`` (unless ``resend_unknown``);
+* otherwise (failed, skipped, or delivered under another mapping): planned again with live lookups,
+  and exactly the final requests whose keys are not in ``sent`` are sent.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import logging
 import os
-from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,18 +38,27 @@ from freshsales_mapper.engine.plan import FinalRequest, HttpRequest, TransformRe
 from freshsales_mapper.engine.resolvers import OfflineResolver
 from freshsales_mapper.engine.transform import transform_event
 from freshsales_mapper.inputs import EventInput
+from freshsales_mapper.sending.breaker import CircuitBreaker
 from freshsales_mapper.sending.client import FreshsalesClient
-from freshsales_mapper.sending.domain import DomainError, normalize_domain
-from freshsales_mapper.sending.journal import STATUSES, JournalError, JournalWriter, now_iso, read_journal
+from freshsales_mapper.sending.domain import normalize_domain
+from freshsales_mapper.sending.journal import (
+    STATUSES,
+    Journal,
+    JournalError,
+    JournalWriteError,
+    now_iso,
+    read_journal,
+)
 from freshsales_mapper.sending.live_resolver import LiveResolver
+from freshsales_mapper.sending.outcomes import SendOutcome
 from freshsales_mapper.sending.replies import ClientReply
+from freshsales_mapper.sending.resume import _config, event_digest, event_keys, final_request_keys, plan_fingerprint
+from freshsales_mapper.sending.summary import summarize, summary_line
 
-__all__ = ["STATUSES", "BatchSender", "EventOutcome", "JournalError", "client_factory", "event_digest", "read_journal",
-           "summarize", "summary_line"]
+__all__ = ["STATUSES", "BatchSender", "EventOutcome", "JournalError", "JournalWriteError", "SendOutcome",
+           "client_factory", "event_digest", "read_journal", "summarize", "summary_line"]
 
 logger = logging.getLogger(__name__)
-
-RESENT_NEVER = ("delivered", "unknown", "sending")
 
 # What each kind of final request does, for reasons a person reads (and the summary groups by).
 _DONE = {
@@ -74,7 +77,7 @@ class EventOutcome:
 
     index: int  # position in the batch, 0-based
     key: str  # the journal key: sha256 of message + domain, "#" occurrence
-    status: str  # "delivered", "failed", "skipped" or "unknown"
+    status: SendOutcome
     http_status: int | None  # status of the last HTTP call made for the event (None: no answer / none made)
     reason: str
     retryable: bool  # sending again is safe and might succeed
@@ -85,41 +88,6 @@ class EventOutcome:
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
-
-
-# ---- event keys and settings ---------------------------------------------------------------------
-
-def _config(destination: Any) -> dict:
-    config = destination.get("Config") if isinstance(destination, dict) else None
-    return config if isinstance(config, dict) else {}
-
-
-def _domain_for_key(destination: Any) -> str:
-    domain = _config(destination).get("domain")
-    if not isinstance(domain, str):
-        return json.dumps(domain)
-    try:
-        return normalize_domain(domain)
-    except DomainError:
-        return domain.strip()
-
-
-def event_digest(message: Any, destination: Any) -> str:
-    """SHA-256 of the canonical JSON of the message and the destination's domain (not its API key)."""
-    canonical = json.dumps({"message": message, "domain": _domain_for_key(destination)}, sort_keys=True,
-                           separators=(",", ":"), ensure_ascii=False, default=str)
-    # surrogatepass: a lone surrogate ("\ud800") is valid in a JavaScript string and so in an event.
-    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def event_keys(items: Iterable[EventInput]) -> list[str]:
-    seen: Counter[str] = Counter()
-    keys = []
-    for item in items:
-        digest = event_digest(item.message, item.destination)
-        seen[digest] += 1
-        keys.append(f"{digest}#{seen[digest]}")
-    return keys
 
 
 def destination_settings(destination: Any) -> tuple[str, str]:
@@ -137,8 +105,6 @@ def client_factory(**options: Any) -> Callable[[str, str], FreshsalesClient]:
     """A factory making ``FreshsalesClient(domain, api_key, **options)``: pass ``base_url`` for the emulator."""
     return lambda domain, api_key: FreshsalesClient(domain, api_key, **options)
 
-
-# ---- recording what went over the wire -----------------------------------------------------------
 
 class _Recorder:
     """Stands in for the client in front of LiveResolver: passes calls through and notes each one."""
@@ -171,10 +137,6 @@ def _request_entry(kind: str, request: HttpRequest, reply: ClientReply | None, b
     return entry
 
 
-def _span(first: int, last: int) -> str:
-    return f"request {first}" if first == last else f"requests {first}-{last}"
-
-
 def _record_id(body: Any) -> int | None:
     if not isinstance(body, dict):
         return None
@@ -187,19 +149,28 @@ def _record_id(body: Any) -> int | None:
     return None
 
 
-# ---- the sender ----------------------------------------------------------------------------------
-
 class BatchSender:
     """Sends a batch of events and returns one outcome per event, in input order.
 
-    ``target`` is a ``FreshsalesClient`` (used for every event, with its own domain and key; not closed
-    here) or a factory ``(domain, api_key) -> FreshsalesClient`` called once per distinct destination
-    (clients reused across the batch and closed at the end).
+    :param target: a :class:`FreshsalesClient` used for every event (not closed here), or a factory
+        ``(domain, api_key) -> FreshsalesClient`` called once per distinct destination (those clients are
+        reused across the batch and closed at the end).
+    :param journal_path: a JSONL journal making the batch resumable (see the module docstring); locked
+        for the run, so a second run on it raises :class:`JournalBusy` (a :class:`JournalError`).
+    :param on_progress: called ``(done, total, outcome)`` as soon as each event's outcome is known.
+    :param dry_run: transform offline and list the requests that would be sent; send nothing.
+    :param resend_unknown: send events whose outcome is unknown in the journal again (after the user has
+        checked Freshsales); requests the journal lists as delivered are still not resent.
+    :param on_warning: called with a sentence for things worth telling (a repaired journal line).
+    :param stalls_in_a_row: consecutive events that cannot connect or time out before the batch stops.
+    :raises JournalWriteError: from :meth:`send` when the journal cannot be written (e.g. a full disk).
     """
 
     def __init__(self, target: FreshsalesClient | Callable[[str, str], FreshsalesClient], *,
                  journal_path: str | os.PathLike | None = None,
-                 on_progress: Callable[[int, int, EventOutcome], None] | None = None, dry_run: bool = False):
+                 on_progress: Callable[[int, int, EventOutcome], None] | None = None, dry_run: bool = False,
+                 resend_unknown: bool = False, on_warning: Callable[[str], None] | None = None,
+                 stalls_in_a_row: int = 3):
         if isinstance(target, FreshsalesClient):
             self._shared: FreshsalesClient | None = target
             self._factory = None
@@ -210,20 +181,25 @@ class BatchSender:
         self.journal_path = os.fspath(journal_path) if journal_path is not None else None
         self.on_progress = on_progress
         self.dry_run = dry_run
+        self.resend_unknown = resend_unknown
+        self.on_warning = on_warning
+        self.stalls_in_a_row = stalls_in_a_row
         self._clients: dict[tuple[str, str], FreshsalesClient] = {}
-        self._journal: JournalWriter | None = None
+        self._breakers: dict[int, CircuitBreaker] = {}
+        self._journal: Journal | None = None
 
     def __repr__(self) -> str:
         return f"BatchSender(journal={self.journal_path!r}, dry_run={self.dry_run})"
 
     def send(self, items: list[EventInput]) -> list[EventOutcome]:
-        earlier = read_journal(self.journal_path) if self.journal_path else {}
-        keys = event_keys(items)
         outcomes: list[EventOutcome] = []
         try:
             if self.journal_path and not self.dry_run:
-                self._journal = JournalWriter(self.journal_path)
-            for index, (item, key) in enumerate(zip(items, keys, strict=True)):
+                self._journal = Journal(self.journal_path, on_warning=self.on_warning)
+                earlier = self._journal.entries
+            else:
+                earlier = read_journal(self.journal_path) if self.journal_path else {}
+            for index, (item, key) in enumerate(zip(items, event_keys(items), strict=True)):
                 outcome = self._one(index, key, item, earlier.get(key))
                 outcomes.append(outcome)
                 if self.on_progress is not None:
@@ -242,37 +218,55 @@ class BatchSender:
 
     # ---- one event ----
     def _one(self, index: int, key: str, item: EventInput, earlier: dict | None) -> EventOutcome:
-        outcome = EventOutcome(index=index, key=key, status="skipped", http_status=None, reason="",
+        outcome = EventOutcome(index=index, key=key, status=SendOutcome.SKIPPED, http_status=None, reason="",
                                retryable=False, record_id=None, response=None, location=item.location)
-        if earlier is not None and earlier["status"] in RESENT_NEVER:
+        plan = plan_fingerprint(item) if self.journal_path else None
+        if earlier is not None and self._settled(earlier, plan):
             return self._from_journal(outcome, earlier)
         if self.dry_run:
             return self._dry_run(outcome, item)
-        resume_from = earlier.get("finals_delivered", 0) if earlier else 0
+        sent = list(earlier.get("sent", [])) if earlier else []
         try:
-            return self._send_event(outcome, item, resume_from)
+            return self._send_event(outcome, item, sent, plan)
+        except JournalWriteError:
+            raise
         except Exception as exc:  # a bug must not cost the event its outcome, nor the batch its journal
             logger.exception("sending event %d (%s) failed unexpectedly", index, item.location)
-            outcome.status, outcome.retryable = "unknown", False
+            outcome.status, outcome.retryable = SendOutcome.UNKNOWN, False
             outcome.reason = (f"internal error while sending ({type(exc).__name__}); its requests may or may not "
                               "have reached Freshsales: check there before sending it again")
-            return self._finish(outcome, resume_from)
+            return self._finish(outcome, sent, plan)
 
-    def _send_event(self, outcome: EventOutcome, item: EventInput, resume_from: int) -> EventOutcome:
+    def _settled(self, earlier: dict, plan: str | None) -> bool:
+        """Whether the journal's word on this event stands, so nothing is sent for it."""
+        if earlier["status"] in ("unknown", "sending"):
+            return not self.resend_unknown
+        if earlier["status"] == "delivered":
+            return earlier.get("plan") in (None, plan)  # journals without plans predate mapping checks
+        return False
+
+    def _send_event(self, outcome: EventOutcome, item: EventInput, sent: list[str],
+                    plan: str | None) -> EventOutcome:
         try:
             client = self._client_for(item.destination)
         except ValueError as exc:  # DomainError is a ValueError too
-            outcome.status, outcome.reason = "failed", f"not sent: {exc}"
-            return self._finish(outcome, resume_from)
+            outcome.status, outcome.reason = SendOutcome.FAILED, f"not sent: {exc}"
+            return self._finish(outcome, sent, plan)
+        breaker = self._breakers.setdefault(id(client), CircuitBreaker(self.stalls_in_a_row))
+        if breaker.open:
+            outcome.status, outcome.retryable = SendOutcome.FAILED, True
+            outcome.reason = f"not sent: {breaker.reason}"
+            return outcome  # no journal line: the earlier one (if any) still says what is delivered
         recorder = _Recorder(client)
         result = transform_event(item.message, item.destination, LiveResolver(recorder), trace=False)
+        pending = None
         if result.error is not None:
             self._rejected(outcome, result, recorder)
-            outcome.requests = recorder.entries()
-            return self._finish(outcome, resume_from)
-        delivered = self._deliver(outcome, result.final_requests, recorder, resume_from)
+        else:
+            sent, pending = self._deliver(outcome, result.final_requests, recorder, sent, plan)
         outcome.requests = recorder.entries()
-        return self._finish(outcome, delivered)
+        breaker.record(reply for _kind, _request, reply in recorder.calls)
+        return self._finish(outcome, sent, plan, pending)
 
     def _client_for(self, destination: Any) -> FreshsalesClient:
         if self._shared is not None:
@@ -297,77 +291,81 @@ class BatchSender:
         outcome.http_status = last.status if last else None
         if last is not None and not last.ok:
             # A lookup Freshsales refused or never answered: the event itself may be fine.
-            outcome.status = "failed"
+            outcome.status = SendOutcome.FAILED
             outcome.retryable = last.retryable
             advice = ("retrying could help (lookups are reads and upserts, safe to repeat)" if last.retryable
                       else "retrying will not help until that is fixed")
             outcome.reason = (f"a lookup RudderStack makes while transforming failed: {last.message}; "
                               f"RudderStack then rejects the event with \"{error.message}\"; {advice}.{wrote}")
             return
-        outcome.status = "skipped"
+        outcome.status = SendOutcome.SKIPPED
         stop = "" if error.message.rstrip()[-1:] in ".!?" else "."
         outcome.reason = f"RudderStack rejects the event: {error.message.rstrip()}{stop} {error.explanation}{wrote}"
 
     def _deliver(self, outcome: EventOutcome, finals: list[FinalRequest], recorder: _Recorder,
-                 resume_from: int) -> int:
-        """Send the final requests in order, stopping at the first that is not delivered.
+                 sent: list[str], plan: str | None) -> tuple[list[str], str | None]:
+        """Send, in order, the final requests not yet delivered, stopping at the first that is not.
 
-        Returns how many of them are delivered now (those of an earlier run included).
+        Returns the request keys delivered so far (earlier runs' included) and the key of a request whose
+        outcome is unknown, if any.
         """
         total = len(finals)
+        sent = list(sent)
         done: list[str] = []
-        for number, final in enumerate(finals):
-            if number < resume_from:
+        earlier = 0
+        for number, (final, key) in enumerate(zip(finals, final_request_keys(finals), strict=True)):
+            if key in sent:
+                earlier += 1
                 continue
             idempotent = FreshsalesClient.is_idempotent(final.request)
             if not idempotent:
-                self._journal_write(outcome, "sending", number,
+                self._journal_write(outcome, "sending", sent, plan, key,
                                     f"sending request {number + 1} of {total} ({final.freshsales_event}); "
                                     "if this is the last line for the event, its outcome is unknown")
             reply = recorder.execute(final.request, idempotent=idempotent, kind="final")
             outcome.http_status, outcome.response = reply.status, reply.body
             if not reply.ok:
-                self._not_delivered(outcome, reply, number, total, final, idempotent)
-                return number
+                self._not_delivered(outcome, reply, number, total, final, idempotent, earlier + len(done))
+                return sent, key if outcome.status == SendOutcome.UNKNOWN else None
+            sent.append(key)
             done.append(_DONE.get(final.freshsales_event, final.freshsales_event))
             outcome.record_id = _record_id(reply.body)
             if reply.message != f"HTTP {reply.status}":  # e.g. a 200 whose body is not JSON
                 done[-1] += f" ({reply.message})"
-        outcome.status, outcome.retryable = "delivered", False
-        if resume_from:
-            done.insert(0, f"{_span(1, resume_from)} delivered in an earlier run, not resent")
+        outcome.status, outcome.retryable = SendOutcome.DELIVERED, False
+        if earlier:
+            done.insert(0, f"{earlier} request(s) delivered in an earlier run, not resent")
         outcome.reason = "; ".join(done) if done else "nothing to send"
-        return total
+        return sent, None
 
     @staticmethod
     def _not_delivered(outcome: EventOutcome, reply: ClientReply, number: int, total: int, final: FinalRequest,
-                       idempotent: bool) -> None:
+                       idempotent: bool, delivered: int) -> None:
         where = f"request {number + 1} of {total} ({final.freshsales_event})" if total > 1 else final.freshsales_event
-        earlier = f"; {_span(1, number)} delivered and not to be sent again" if number else ""
-        later = f"; {_span(number + 2, total)} not sent" if number + 1 < total else ""
-        if reply.outcome == "unknown" and not idempotent:
-            outcome.status, outcome.retryable = "unknown", False
-            outcome.reason = (f"{where}: {reply.message.rstrip('.')}. Check Freshsales for the record; it is not resent "
-                              "automatically (with a journal: delete this event's lines to send it again)"
-                              f"{earlier}{later}")
+        before = f"; {delivered} request(s) delivered and not to be sent again" if delivered else ""
+        later = f"; {total - number - 1} later request(s) not sent" if number + 1 < total else ""
+        if reply.outcome == SendOutcome.UNKNOWN and not idempotent:
+            outcome.status, outcome.retryable = SendOutcome.UNKNOWN, False
+            outcome.reason = (f"{where}: {reply.message.rstrip('.')}. Check Freshsales for the record; it is not "
+                              f"resent automatically (resend it with --resend-unknown){before}{later}")
             return
-        outcome.status, outcome.retryable = "failed", reply.retryable
+        outcome.status, outcome.retryable = SendOutcome.FAILED, reply.retryable
         advice = " Retrying could help." if reply.retryable else ""
-        outcome.reason = f"{where}: {reply.message.rstrip('.')}.{advice}{earlier}{later}"
+        outcome.reason = f"{where}: {reply.message.rstrip('.')}.{advice}{before}{later}"
 
     def _from_journal(self, outcome: EventOutcome, earlier: dict) -> EventOutcome:
         outcome.http_status = earlier.get("http_status")
         outcome.record_id = earlier.get("record_id")
         when = earlier.get("at", "?")
         if earlier["status"] == "delivered":
-            outcome.status = "delivered"
+            outcome.status = SendOutcome.DELIVERED
             outcome.reason = "delivered in an earlier run; not resent"
         else:
-            outcome.status = "unknown"
+            outcome.status = SendOutcome.UNKNOWN
             outcome.reason = (f"outcome unknown since an earlier run ({when}); not resent: check Freshsales for "
-                              f"the record, and to send it again delete the journal lines with key {outcome.key}")
+                              f"the record, then resend with --resend-unknown if it is not there (key {outcome.key})")
         if self.dry_run:
-            outcome.status = "skipped"
+            outcome.status = SendOutcome.SKIPPED
             outcome.reason = f"dry run: would not send ({outcome.reason.split(';')[0]})"
         return outcome
 
@@ -380,42 +378,17 @@ class BatchSender:
             outcome.reason = f"dry run: would send {len(result.steps)} request(s)"
         return outcome
 
-    def _finish(self, outcome: EventOutcome, finals_delivered: int) -> EventOutcome:
-        self._journal_write(outcome, outcome.status, finals_delivered, outcome.reason)
+    def _finish(self, outcome: EventOutcome, sent: list[str], plan: str | None,
+                pending: str | None = None) -> EventOutcome:
+        self._journal_write(outcome, outcome.status, sent, plan, pending, outcome.reason)
         logger.debug("event %d (%s): %s, HTTP %s", outcome.index, outcome.location, outcome.status,
                      outcome.http_status)
         return outcome
 
-    def _journal_write(self, outcome: EventOutcome, status: str, finals_delivered: int, reason: str) -> None:
+    def _journal_write(self, outcome: EventOutcome, status: str, sent: list[str], plan: str | None,
+                       pending: str | None, reason: str) -> None:
         if self._journal is None:
             return
-        self._journal.write({"key": outcome.key, "index": outcome.index, "status": status,
+        self._journal.write({"key": outcome.key, "index": outcome.index, "status": str(status),
                              "http_status": outcome.http_status, "record_id": outcome.record_id,
-                             "reason": reason, "at": now_iso(), "finals_delivered": finals_delivered})
-
-
-# ---- summaries -----------------------------------------------------------------------------------
-
-def summarize(outcomes: list[EventOutcome]) -> dict[str, Any]:
-    """Counts by status and by reason, HTTP calls made, and a one-line summary (``line``)."""
-    by_status = {status: 0 for status in STATUSES}
-    by_status.update(Counter(o.status for o in outcomes))
-    by_reason = Counter(f"{o.status}: {o.reason}" for o in outcomes)
-    summary: dict[str, Any] = {
-        "total": len(outcomes),
-        "by_status": by_status,
-        "by_reason": dict(by_reason.most_common()),
-        "retryable": sum(o.retryable for o in outcomes if o.status == "failed"),
-        "http_requests": sum(r["outcome"] != "planned" for o in outcomes for r in o.requests),
-    }
-    summary["line"] = summary_line(summary)
-    return summary
-
-
-def summary_line(summary: dict[str, Any] | list[EventOutcome]) -> str:
-    if isinstance(summary, list):
-        summary = summarize(summary)
-    counts = summary["by_status"]
-    failed = f"{counts['failed']} failed" + (f" ({summary['retryable']} retryable)" if summary["retryable"] else "")
-    return (f"{summary['total']} event(s): {counts['delivered']} delivered, {failed}, {counts['unknown']} unknown, "
-            f"{counts['skipped']} skipped; {summary['http_requests']} HTTP request(s)")
+                             "reason": reason, "at": now_iso(), "plan": plan, "sent": sent, "pending": pending})
