@@ -93,7 +93,7 @@ def masked_destination(destination: Any) -> Any:
 
 
 def preview_destination(item: EventInput, settings: Settings) -> Any:
-    return settings.destination() if item.destination is None else masked_destination(item.destination)
+    return settings.destination() if item.bare else masked_destination(item.destination)
 
 
 def detail(item: EventInput, settings: Settings) -> TransformResult:
@@ -193,7 +193,7 @@ def run_batch(items: Sequence[EventInput], errors: Sequence[InputError], setting
 def _run_batch(items: Sequence[EventInput], errors: Sequence[InputError], settings: Settings) -> BatchReport:
     destination = settings.destination()
     messages = [item.message for item in items]
-    results = [transform_event(item.message, destination if item.destination is None
+    results = [transform_event(item.message, destination if item.bare
                                else masked_destination(item.destination), _RESOLVER, trace=False)
                for item in items]
     shapes = [validate_event(m) for m in messages]
@@ -215,7 +215,7 @@ def _run_batch(items: Sequence[EventInput], errors: Sequence[InputError], settin
         cols["shape problems"].append("; ".join(str(s) for s in shape))
         cols["reason"].append(error.message if error else "")
         cols["RudderStack"].append(_disposition(error))
-        cols["destination"].append("own (processor body)" if item.destination is not None else "sidebar settings")
+        cols["destination"].append("own (processor body)" if not item.bare else "sidebar settings")
     for problem in errors:
         cols["#"].append(None)
         cols["input"].append(problem.location or "input")

@@ -62,7 +62,7 @@ def _target(settings: Settings) -> tuple[str, str, str | None]:
 def _items_to_send(bundle: InputBundle, settings: Settings) -> list[EventInput]:
     """The events with the destinations their transforms use (keys masked: the client holds the real one)."""
     destination = settings.destination()
-    return [dataclasses.replace(item, destination=destination if item.destination is None
+    return [dataclasses.replace(item, destination=destination if item.bare
                                 else masked_destination(item.destination)) for item in bundle.parsed.items]
 
 

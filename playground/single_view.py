@@ -18,7 +18,7 @@ from .tables import doc_notes
 def render(item: EventInput, result: TransformResult, shapes: list[ShapeError]) -> None:
     rows = field_rows(result)
     _headline(item, result, rows)
-    if item.destination is not None:
+    if not item.bare:
         st.info(f"This input carries its own destination ({own_destination_summary(item.destination)}): the "
                 "sidebar's domain, API key and event mapping do not apply to it.", icon=":material/inventory_2:")
     if shapes:

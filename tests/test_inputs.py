@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from freshsales_mapper.engine.jsvalue import UNDEFINED
 from freshsales_mapper.inputs import (
     EventInput,
     InputError,
@@ -197,13 +198,19 @@ def test_values_that_are_not_events(value, path, got):
     assert len(parsed.items) == (1 if isinstance(value, list) else 0)
 
 
-def test_processor_request_with_a_non_object_destination():
-    body = [REQUEST, {"message": IDENTIFY, "destination": "acme"}]
+def test_processor_request_with_a_non_object_destination_is_still_an_item_to_answer():
+    # RudderStack answers it (its Config reads undefined), so it is an item, not an input error.
+    body = [REQUEST, {"message": IDENTIFY, "destination": "acme"}, {"destination": None}, {"metadata": {"n": 1}}]
     parsed = parse_events_text(json.dumps(body))
-    assert [i.message for i in parsed.items] == [TRACK]
-    [error] = parsed.errors
-    assert error.path == "$[1].destination" and error.location == "item [1]"
-    assert str(error) == "item [1] ($[1].destination): `destination` must be an object, got a string"
+    assert parsed.errors == []
+    assert [i.destination for i in parsed.items][1:] == ["acme", None, UNDEFINED]
+    assert [i.message for i in parsed.items][2:] == [UNDEFINED, UNDEFINED]
+    assert all(i.processor and not i.bare for i in parsed.items)
+
+
+def test_an_object_that_is_an_event_is_bare_even_with_a_destination_key():
+    parsed = parse_events_text(json.dumps([{"type": "identify", "destination": {"Config": {}}}, {}]))
+    assert [i.bare for i in parsed.items] == [True, True]
 
 
 def test_deep_nesting_is_an_error_not_a_crash():

@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from freshsales_mapper.inputs import EventInput, decode_utf8, parse_events_text
+from freshsales_mapper.inputs import EventInput, InputError, decode_utf8, parse_events_text
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 API_KEY_ENV = "FRESHSALES_API_KEY"
@@ -43,8 +43,13 @@ def json_bytes(value: Any) -> bytes:
 
 
 
-def read_events(args: argparse.Namespace) -> list[EventInput]:
-    """Parse the input; every problem is reported (with line and column) before anything runs."""
+def read_entries(args: argparse.Namespace) -> list[EventInput | InputError]:
+    """Every item of the input in order, each an event to answer or a problem to answer with an error item.
+
+    Only input of which nothing at all can be read (unreadable file, one broken JSON document, no line
+    that parses) raises :class:`InputProblem` (exit 2). Bare messages get the --domain/--api-key settings;
+    processor items keep their own destination whatever it holds.
+    """
     source = "stdin" if args.input == "-" else args.input
     try:
         if args.input == "-":
@@ -57,14 +62,41 @@ def read_events(args: argparse.Namespace) -> list[EventInput]:
     text = decode_utf8(data)  # the parser points at each byte that is not UTF-8 and reads the rest
     del data
     parsed = parse_events_text(text, source)
-    if parsed.errors:
+    if parsed.errors and not parsed.items:
         raise InputProblem("\n".join(f"{source}: {e}" for e in parsed.errors))
-    bare = [item for item in parsed.items if item.destination is None]
+    entries = parsed.in_order()
+    bare = [item for item in parsed.items if item.bare]
     if bare:
-        settings = bare_destination(args, bare[0].location)
-        parsed.items = [dataclasses.replace(i, destination=settings) if i.destination is None else i
-                        for i in parsed.items]
-    return parsed.items
+        try:
+            settings = bare_destination(args, bare[0].location)
+        except InputProblem as exc:
+            if len(bare) == len(parsed.items):
+                raise  # nothing could be transformed: a usage error
+            print(f"{source}: {exc}", file=sys.stderr)
+            return [InputError(_NO_SETTINGS, None, None, None, entry.location)
+                    if isinstance(entry, EventInput) and entry.bare else entry for entry in entries]
+        entries = [dataclasses.replace(e, destination=settings) if isinstance(e, EventInput) and e.bare else e
+                   for e in entries]
+    return entries
+
+
+_NO_SETTINGS = "a bare message (no destination settings): give --domain and --api-key, or wrap it as {message, destination}"
+
+
+def read_events(args: argparse.Namespace) -> list[EventInput]:
+    """The events of the input; an unreadable line is reported on stderr and left out."""
+    entries = read_entries(args)
+    for entry in entries:
+        if isinstance(entry, InputError):
+            print(f"{'stdin' if args.input == '-' else args.input}: skipped {entry}", file=sys.stderr)
+    return [entry for entry in entries if isinstance(entry, EventInput)]
+
+
+def input_error_item(problem: InputError) -> dict:
+    """The answer for an input item that could not be read or used: an error item naming where it is."""
+    return {"error": str(problem), "statusCode": 400,
+            "statTags": {"errorCategory": "dataValidation", "errorType": "instrumentation", "meta": "unreadable-input"},
+            "metadata": None}
 
 
 def bare_destination(args: argparse.Namespace, first_location: str) -> dict:

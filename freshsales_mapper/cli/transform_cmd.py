@@ -11,7 +11,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from freshsales_mapper.cli.common import EXIT_OK, InputProblem, add_input_arguments, read_events
+from freshsales_mapper.cli.common import EXIT_OK, InputProblem, add_input_arguments, input_error_item, read_entries
 from freshsales_mapper.cli.output import (
     Style,
     add_output_arguments,
@@ -23,11 +23,12 @@ from freshsales_mapper.cli.output import (
     shell_text,
 )
 from freshsales_mapper.cli.parallel import default_jobs, rendered_in_order
+from freshsales_mapper.engine.jsvalue import UNDEFINED
 from freshsales_mapper.engine.plan import TransformResult
 from freshsales_mapper.engine.resolvers import OfflineResolver, ReplayResolver, Resolver
 from freshsales_mapper.engine.transform import transform_event
 from freshsales_mapper.engine.views import curl_command, processor_response, request_view
-from freshsales_mapper.inputs import EventInput
+from freshsales_mapper.inputs import EventInput, InputError
 
 
 def add_arguments(sub: argparse.ArgumentParser) -> None:
@@ -66,17 +67,22 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise InputProblem(str(exc)) from None
     resolver = _resolver(args)
-    items = read_events(args)
+    items = read_entries(args)
     trace = args.view == "explain"
     render = _renderer(args, style)
     separator = "\n" if style is Style.TABLE else ""  # shell blocks end with their own blank line
 
-    def render_slice(part: list[EventInput]) -> bytes:
-        transformed = [(transform_event(item.message, item.destination, resolver, trace=trace), item)
-                       for item in part]
+    def transformed(item: EventInput) -> TransformResult:
+        metadata = item.metadata if not item.processor or item.metadata is not None else UNDEFINED
+        return transform_event(item.message, item.destination, resolver, trace=trace, metadata=metadata)
+
+    def render_slice(part: list[EventInput | InputError]) -> bytes:
         if style in (Style.SHELL, Style.TABLE):
-            return separator.join(render(result, item) for result, item in transformed).encode("utf-8")
-        return json_array_part((entry for result, item in transformed for entry in render(result, item)), style)
+            return separator.join(f"# {item}\n" if isinstance(item, InputError) else render(transformed(item), item)
+                                  for item in part).encode("utf-8")
+        return json_array_part((entry for item in part
+                                for entry in ([input_error_item(item)] if isinstance(item, InputError)
+                                              else render(transformed(item), item))), style)
 
     jobs = args.jobs or default_jobs(len(items))
     parts = rendered_in_order(items, render_slice, jobs)

@@ -44,9 +44,10 @@ class EventRun:
     @property
     def config(self) -> dict:
         config = self.destination.get("Config", UNDEFINED) if isinstance(self.destination, dict) else UNDEFINED
-        if not isinstance(config, dict):
+        if config is None or config is UNDEFINED:
             raise crash_error(f"Cannot read properties of {js_string(config)} (reading 'apiKey')")
-        return config
+        # A string, array, number or boolean Config has no apiKey, domain or mappings: each reads undefined.
+        return config if isinstance(config, dict) else {}
 
     def url(self, path: str) -> str:
         return "https://" + js_string(self.config.get("domain", UNDEFINED)) + path

@@ -126,6 +126,7 @@ class TransformResult:
     unmapped: list[UnmappedInput] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # event-level warnings and doc-vs-code notes
     error: TransformFailure | None = None
+    route: list[Any] = field(default_factory=list)  # engine.route.RouteNote: what RudderStack's route did first
 
     @property
     def ok(self) -> bool:

@@ -75,8 +75,7 @@ def _mapped_events(run: EventRun, event: str) -> list[Any]:
 
 
 def _track_one(run: EventRun, event: Any) -> FinalRequest:
-    if not truthy(event):
-        raise instrumentation_error("Event name is required for track call.")
+    # A mapping to "" reaches the switch below and fails as unsupported ("event name  is not ...").
     if not isinstance(event, str):
         raise crash_error("event.toLowerCase is not a function")
     normalized = JS_WHITESPACE_RUN.sub("_", js_trim(event.lower()))

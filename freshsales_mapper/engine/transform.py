@@ -7,6 +7,7 @@ and are recorded as plan steps. Identify and group live here, track in ``track.p
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from freshsales_mapper.engine.errors import (
@@ -20,6 +21,7 @@ from freshsales_mapper.engine.event_run import ACCOUNT_UPSERT, CONTACT_UPSERT, E
 from freshsales_mapper.engine.jsvalue import UNDEFINED, js_json_value, js_string, truthy
 from freshsales_mapper.engine.plan import FinalRequest, TransformResult
 from freshsales_mapper.engine.resolvers import Resolver
+from freshsales_mapper.engine.route import RouteNote, route_item
 from freshsales_mapper.engine.tables import MappingTables, load_tables
 from freshsales_mapper.engine.track import track_requests
 from freshsales_mapper.engine.unmapped import find_unmapped
@@ -30,9 +32,20 @@ NOTE_GROUP_WRITES = ("While transforming this group event RudderStack itself cal
 
 
 def transform_event(message: Any, destination: Any, resolver: Resolver, *, trace: bool = True,
-                    tables: MappingTables | None = None) -> TransformResult:
-    """Transform one event. Never raises for anything the event or settings contain."""
+                    tables: MappingTables | None = None, metadata: Any = UNDEFINED) -> TransformResult:
+    """Transform one processor item: RudderStack's route (``engine.route``), then its Freshsales destination.
+
+    ``UNDEFINED`` stands for a key the item does not have. Never raises for anything the event or settings
+    contain, and never changes them.
+    """
+    routed = route_item(message, destination, metadata)
+    if routed.error is not None:
+        result = TransformResult(event_type=None, route=routed.notes)
+        result.error = explain(crash_error(routed.error))
+        return result
+    message, destination = routed.message, routed.destination
     run = EventRun(message, destination, resolver, tables or load_tables(), trace)
+    run.result.route = routed.notes
     try:
         finals = _process(run)
         run.result.steps.extend(finals)
@@ -42,7 +55,23 @@ def transform_event(message: Any, destination: Any, resolver: Resolver, *, trace
         run.result.notes.extend(settings_notes(destination))
         if isinstance(message, dict):
             run.result.unmapped = find_unmapped(message, run.result)
+        run.result.route = with_consequences(routed.notes, run.result)
     return run.result
+
+
+def with_consequences(notes: list[RouteNote], result: TransformResult) -> list[RouteNote]:
+    """Say which Freshsales fields lost their value because a template took it out of the event."""
+    told = []
+    for note in notes:
+        path = note.source.removeprefix("message.")
+        if note.removed and note.source.startswith("message."):
+            lost = sorted({t.dest for t in result.fields if t.status != "sent"
+                           and any(c.path == path or c.path.startswith(path + ".") for c in t.candidates)})
+            if lost:
+                note = dataclasses.replace(note, text=note.text.rstrip(".") + f", so {', '.join(lost)} "
+                                           f"{'is' if len(lost) == 1 else 'are'} not sent.")
+        told.append(note)
+    return told
 
 
 def settings_notes(destination: Any) -> list[str]:
@@ -63,8 +92,8 @@ def settings_notes(destination: Any) -> list[str]:
 
 def _process(run: EventRun) -> list[FinalRequest]:
     message = run.message
-    if message is None:
-        raise crash_error("Cannot read properties of null (reading 'type')")
+    if message is None or message is UNDEFINED:  # a template like {{ message || "x" }} took it away
+        raise crash_error(f"Cannot read properties of {js_string(message)} (reading 'type')")
     kind = message.get("type", UNDEFINED) if isinstance(message, dict) else UNDEFINED
     if not truthy(kind):
         raise instrumentation_error("Message Type is not present. Aborting message.")

@@ -80,9 +80,10 @@ def iter_ndjson_lines(lines: Iterable[str], first_line: int = 1) -> Iterator[Eve
 def _parsed(entries: Iterable[EventInput | InputError], fmt: str, source: str) -> ParsedInput:
     items: list[EventInput] = []
     errors: list[InputError] = []
-    for entry in entries:
+    ordered = list(entries)
+    for entry in ordered:
         (items if type(entry) is EventInput else errors).append(entry)
-    return ParsedInput(items, errors, fmt, source)
+    return ParsedInput(items, errors, fmt, source, ordered if errors else None)
 
 
 # The lenient decoder: a line with NaN (or a 5,000-digit integer) is still a complete line.

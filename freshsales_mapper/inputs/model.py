@@ -1,5 +1,6 @@
 """What parsed input is: events with their location, errors that point into the text, and the JSON helpers
-every input format shares (strict decoding, JSON paths, type words). Imports nothing from the project."""
+every input format shares (strict decoding, JSON paths, type words). Imports only the engine's JavaScript
+``undefined`` (what a processor item's missing key is)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
+
+from freshsales_mapper.engine.jsvalue import UNDEFINED
 
 BOM = "\ufeff"
 PROCESSOR_KEYS = ("message", "destination", "metadata")
@@ -30,11 +33,19 @@ class InputError:
 
 @dataclass(slots=True)  # not frozen: frozen __init__ is slow for 50,000 items
 class EventInput:
-    message: Any
-    destination: dict | None  # None for a bare message (or a request without one): caller's settings apply
+    message: Any  # UNDEFINED when a processor item has no `message`
+    destination: Any  # None for a bare message: the caller's settings apply (see ``bare``)
     metadata: Any
     location: str
     index: int
+    # A RudderStack processor item ({message, destination, metadata}): its destination is used as it is,
+    # even when null, missing (UNDEFINED) or not an object; RudderStack answers such items itself.
+    processor: bool = False
+
+    @property
+    def bare(self) -> bool:
+        """An event without settings of its own, to be sent with the caller's domain and key."""
+        return self.destination is None and not self.processor
 
 
 @dataclass(slots=True)
@@ -43,6 +54,14 @@ class ParsedInput:
     errors: list[InputError]
     format: str  # "object", "array", "ndjson", "csv" or "empty"
     source: str = "input"
+    # items and errors together in input order, when the parser kept it (see ``in_order``)
+    entries: list[EventInput | InputError] | None = None
+
+    def in_order(self) -> list[EventInput | InputError]:
+        """Every event and every problem, in the order they stand in the input."""
+        if self.entries is not None:
+            return list(self.entries)
+        return [*self.errors, *self.items]
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,17 +218,23 @@ def json_type(value: Any) -> str:
     return names.get(type(value), f"a Python {type(value).__name__}")
 
 
+def is_processor_item(value: dict) -> bool:
+    """``{message, destination, metadata}`` (any of them, nothing else), or any object with a ``message`` but
+    no ``type``: an event may carry any key, but a processor request never has a top-level ``type``."""
+    if not value:
+        return False
+    if "message" in value:
+        return "type" not in value
+    return all(key in PROCESSOR_KEYS for key in value)
+
+
 def event_entry(value: Any, location: str, path: str, line: int | None,
-                 counter: Iterator[int]) -> EventInput | InputError:
+                counter: Iterator[int]) -> EventInput | InputError:
     if type(value) is not dict:
         return InputError(f"expected an event object, got {json_type(value)}", line, None, path, location)
-    # An event may carry any key, but a processor request never has a top-level `type`.
-    if "message" not in value or "type" in value:
+    if not is_processor_item(value):
         return EventInput(value, None, None, location, next(counter))
-    destination = value.get("destination")
-    if destination is not None and not isinstance(destination, dict):
-        return InputError(f"`destination` must be an object, got {json_type(destination)}",
-                          line, None, f"{path}.destination", location)
-    return EventInput(value["message"], destination, value.get("metadata"), location, next(counter))
+    return EventInput(value.get("message", UNDEFINED), value.get("destination", UNDEFINED), value.get("metadata"),
+                      location, next(counter), processor=True)
 
 
