@@ -1,1 +1,89 @@
-"""RudderStack event in, the exact Freshsales request(s) out, with a trace of every decision."""
+"""Freshsales mapper: what RudderStack's Freshsales destination sends, exactly, and why.
+
+A RudderStack event goes in; the Freshsales requests RudderStack would make come out, with a
+field-by-field trace of why each value was chosen, dropped or changed. Basic use::
+
+    >>> import freshsales_mapper as fm
+    >>> settings = fm.destination("acme.myfreshworks.com", "my-api-key-1234")
+    >>> result = fm.transform({"type": "identify", "traits": {"email": "ada@example.com"}}, settings)
+    >>> [(step.request.method, step.request.url) for step in result.final_requests]
+    [('POST', 'https://acme.myfreshworks.com/crm/sales/api/contacts/upsert')]
+    >>> fm.processor_response(result)[0]["output"]["headers"]["Authorization"]
+    'Token token=****1234'
+
+Lookups RudderStack makes while transforming (reading a contact's accounts, finding a sales activity
+type) are answered offline by placeholders unless you pass ``lookups=fm.replay_lookups(...)``
+(recorded replies) or ``lookups=fm.live_lookups(client)`` (the real account; these calls write);
+``fm.record_lookups(...)`` keeps the answers of a live session for replaying it offline later.
+
+Sending for real goes through :class:`FreshsalesClient` (safe hosts, retries that never duplicate a
+write, rate limits) with :func:`send` or :class:`BatchSender`; :class:`EmulatorServer` is a local
+Freshsales to try it on. The HTTP stack is imported only when one of those is first used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from freshsales_mapper.api import (
+    destination,
+    live_lookups,
+    record_lookups,
+    replay_lookups,
+    send,
+    transform,
+    transform_batch,
+)
+from freshsales_mapper.engine.plan import TransformResult
+from freshsales_mapper.engine.resolvers import OfflineResolver, RecordingResolver, ReplayResolver
+from freshsales_mapper.engine.views import processor_response
+
+if TYPE_CHECKING:
+    from freshsales_mapper.emulator.server import EmulatorServer
+    from freshsales_mapper.sending.client import FreshsalesClient
+    from freshsales_mapper.sending.live_resolver import LiveResolver
+    from freshsales_mapper.sending.sender import BatchSender, EventOutcome
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BatchSender",
+    "EmulatorServer",
+    "EventOutcome",
+    "FreshsalesClient",
+    "LiveResolver",
+    "OfflineResolver",
+    "RecordingResolver",
+    "ReplayResolver",
+    "TransformResult",
+    "destination",
+    "live_lookups",
+    "processor_response",
+    "record_lookups",
+    "replay_lookups",
+    "send",
+    "transform",
+    "transform_batch",
+]
+
+# Imported on first use: requests and the threaded server cost time that transforming does not need.
+_LAZY = {
+    "BatchSender": "freshsales_mapper.sending.sender",
+    "EventOutcome": "freshsales_mapper.sending.sender",
+    "FreshsalesClient": "freshsales_mapper.sending.client",
+    "LiveResolver": "freshsales_mapper.sending.live_resolver",
+    "EmulatorServer": "freshsales_mapper.emulator.server",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from freshsales_mapper.cli.common import EXIT_BAD_INPUT, EXIT_OK, InputProblem
@@ -29,9 +30,15 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OK
 
 
+def program_name() -> str:
+    """How the user called us: ``python -m freshsales_mapper`` or the ``freshsales-mapper`` console script."""
+    called = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    return "freshsales-mapper" if called.startswith("freshsales-mapper") else "python -m freshsales_mapper"
+
+
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m freshsales_mapper",
+        prog=program_name(),
         description="See, check and send what RudderStack sends to Freshsales.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

@@ -68,3 +68,19 @@ def unreachable_reply(note: str) -> Reply:
     Its HTTP wrapper turns a refused connection into status 500 with this text as the body.
     """
     return Reply(status=500, body="[ECONNREFUSED] :: Connection refused", source="unreachable", note=note)
+
+
+class RecordingResolver:
+    """Passes each lookup to another resolver and keeps its request and reply, in the format
+    :class:`ReplayResolver` reads (``networks.json``'s), so a live session can be replayed offline."""
+
+    def __init__(self, inner: Resolver):
+        self.inner = inner
+        self.recordings: list[dict] = []
+
+    def lookup(self, step: LookupStep) -> Reply:
+        reply = self.inner.lookup(step)
+        if not reply.placeholder:  # offline placeholders are not Freshsales answers
+            self.recordings.append({"request": {"method": step.request.method.upper(), "url": step.request.url},
+                                    "response": {"status": reply.status, "body": reply.body}})
+        return reply
