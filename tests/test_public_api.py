@@ -96,3 +96,11 @@ def test_send_and_live_lookups_through_the_emulator():
             assert live.ok and not live.has_placeholders
         finally:
             client.close()
+
+
+def test_version_matches_the_package_metadata():
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["project"]
+    assert fm.__version__ == project["version"]
+    assert project["scripts"]["freshsales-mapper"] == "freshsales_mapper.cli.main:main"
