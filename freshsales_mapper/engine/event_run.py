@@ -12,12 +12,12 @@ from freshsales_mapper.engine.jsvalue import (
     js_string,
     strict_equal,
     truthy,
-    type_name,
 )
 from freshsales_mapper.engine.plan import FieldTrace, FinalRequest, HttpRequest, LookupStep, TransformResult
-from freshsales_mapper.engine.resolve import construct_payload, flatten_address, pick_value, trace_field
+from freshsales_mapper.engine.resolve import construct_payload, final_value, pick_value, trace_field
 from freshsales_mapper.engine.resolvers import Resolver
 from freshsales_mapper.engine.tables import FieldSpec, MappingTables
+from freshsales_mapper.engine.vocabulary import FieldStatus
 
 API = "/crm/sales/api"
 CONTACT_UPSERT = f"{API}/contacts/upsert"
@@ -69,31 +69,19 @@ class EventRun:
 
     def value(self, spec: FieldSpec, section: str) -> Any:
         """A value RudderStack reads outside constructPayload (tested with plain truthiness)."""
-        raw, winner = pick_value(self.reader, spec)
+        pick = pick_value(self.reader, spec, self.trace)
+        raw = pick.value
         if self.trace:
-            t = trace_field(self.reader, spec, raw, winner, raw, truthy(raw))
+            used = truthy(raw)
+            t = trace_field(spec, pick, raw, js_json_value(raw) if used else UNDEFINED)
             t.section = section
-            t.status = "used" if truthy(raw) else "unset"
+            t.status = FieldStatus.USED if used else FieldStatus.UNSET
+            t.final = final_value(spec, t.sent, used, t.warnings)
             self.result.fields.append(t)
         return raw
 
     def user_email(self, section: str) -> Any:
         return self.value(self.tables.user_email[0], section)
-
-    def flatten_address(self, payload: dict, section: str) -> None:
-        address = payload.get("address")
-        if not truthy(address):
-            return
-        payload["address"] = flatten_address(address)
-        if self.trace:
-            trace = next(t for t in self.result.fields if t.section == section and t.dest == "address")
-            trace.sent = payload["address"]
-            if isinstance(address, (dict, list)):
-                trace.warnings.append("flattened to \"street city state country postalCode\"; missing parts "
-                                      "become empty strings and other keys are dropped")
-            else:
-                trace.warnings.append(f"{type_word(address)} address is not an object, so RudderStack blanks it "
-                                      "to \"\" (and still sends the empty string)")
 
     # --- calls made while transforming -----------------------------------------------------------
     def call(self, purpose: str, lookup: str, method: str, path: str, body: Any, writes: bool,
@@ -144,7 +132,3 @@ def raise_network(prefix: str, status: int, response: Any) -> None:
     code = prop(errors, "code")
     message = f"{prefix} {js_string(detail) if truthy(detail) else ''}"
     raise network_error(message, code if truthy(code) else "500", {"response": response, "status": status})
-
-
-def type_word(value: Any) -> str:
-    return type_name(value)[0].upper() + type_name(value)[1:]

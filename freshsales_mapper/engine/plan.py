@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from freshsales_mapper.engine.vocabulary import CandidateOutcome, FieldStatus, StepKind, ValueStepKind
+
 
 class Placeholder(str):
     """A value that depends on a lookup the offline resolver could not answer.
@@ -57,7 +59,7 @@ class LookupStep:
     reply: Reply | None = None
     extracted: dict[str, Any] = field(default_factory=dict)  # what the engine took from the reply
 
-    kind = "lookup"
+    kind = StepKind.LOOKUP
 
 
 @dataclass
@@ -67,33 +69,66 @@ class FinalRequest:
     request: HttpRequest
     freshsales_event: str  # "contact", "sales_account", "contact_sales_accounts", "sales_activity", "lifecycle_stage"
 
-    kind = "final"
+    kind = StepKind.FINAL
 
 
 @dataclass
 class Candidate:
     path: str
-    outcome: str  # "won", "missing", "null", "empty", "nan", "not-reached", "kept-as-is"
+    outcome: CandidateOutcome
     value: Any = None
     found: bool = False
 
 
+@dataclass(frozen=True)
+class ValueStep:
+    """One change to a field's value after it was picked (a coercion, the address flattening)."""
+
+    kind: ValueStepKind
+    before: Any
+    after: Any
+    note: str = ""  # what the step did, for a person; "" when it needs no comment
+
+
+@dataclass(frozen=True)
+class FinalValue:
+    """The value a field ends with, after every step: what the request body holds for it.
+
+    ``json_type`` is the JSON type of that value ("string", "number", "boolean", "array", "object",
+    "null"); ``type_warning`` is the type check's complaint about it (``None`` when it fits).
+    """
+
+    value: Any
+    json_type: str
+    type_warning: str | None = None
+
+
 @dataclass
 class FieldTrace:
-    """How one Freshsales field got its value (or why it has none)."""
+    """How one Freshsales field got its value (or why it has none).
+
+    Built in the same pass that picks the value, so the trace and the request cannot disagree.
+    Attributes added by the one-pass trace (issues 7 and 11), besides the older ones: ``steps`` (the
+    ``ValueStep``s applied after picking, in order), ``final`` (a ``FinalValue``: the value sent, or
+    for a ``used`` field the value acted on; ``None`` when the field has none). ``status`` is a
+    ``FieldStatus`` and each candidate's ``outcome`` a ``CandidateOutcome`` (both compare equal to
+    their old words).
+    """
 
     dest: str
     sources: str  # the table's sourceKeys, as RudderStack names them ("emailOnly", "properties.title")
     candidates: list[Candidate]
     winner: str | None  # the source path whose value was taken
     raw: Any = None
-    sent: Any = None
-    status: str = "unset"  # "sent", "unset", "dropped", "missing-required"
+    sent: Any = None  # the final value when one is sent (equals final.value), else None
+    status: FieldStatus = FieldStatus.UNSET
     coercion: str | None = None  # "toNumber", "toFloat"
     warnings: list[str] = field(default_factory=list)
     doc_note: str | None = None
     required: bool = False
     section: str = ""  # which object the field belongs to: "contact", "sales_account", "sales_activity", ...
+    steps: list[ValueStep] = field(default_factory=list)
+    final: FinalValue | None = None
 
 
 @dataclass

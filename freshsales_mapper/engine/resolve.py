@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 from freshsales_mapper.engine.errors import instrumentation_error
 from freshsales_mapper.engine.jsvalue import (
@@ -28,42 +28,87 @@ from freshsales_mapper.engine.jsvalue import (
     truthy,
     type_name,
 )
-from freshsales_mapper.engine.plan import Candidate, FieldTrace
+from freshsales_mapper.engine.plan import Candidate, FieldTrace, FinalValue, ValueStep
 from freshsales_mapper.engine.tables import FieldSpec
+from freshsales_mapper.engine.vocabulary import CandidateOutcome, FieldStatus, ValueStepKind
 
 ADDRESS_PARTS = ("street", "city", "state", "country", "postalCode")
+WON, KEPT, MISSING, LATER, NOT_REACHED = (CandidateOutcome.WON, CandidateOutcome.KEPT_AS_IS, CandidateOutcome.MISSING,
+                                          CandidateOutcome.LATER, CandidateOutcome.NOT_REACHED)
 
 
-def _pass_reason(value: Any) -> str:
+_new_tuple = tuple.__new__  # NamedTuple's own constructor costs a lambda call per pick, on the bulk hot path
+
+
+def _pass_reason(value: Any) -> CandidateOutcome:
     if value is UNDEFINED:
-        return "missing"
+        return CandidateOutcome.MISSING
     if value is None:
-        return "null"
+        return CandidateOutcome.NULL
     if value == "":
-        return "empty"
-    return "nan"
+        return CandidateOutcome.EMPTY
+    return CandidateOutcome.NAN
 
 
-def pick_value(reader: MessageReader, spec: FieldSpec) -> tuple[Any, str | None]:
-    """RudderStack's ``getValueFromMessage``: the raw value and the path it came from."""
+class Pick(NamedTuple):
+    """What ``pick_value`` read: the value, where it came from, and what every candidate held, in table order."""
+
+    value: Any  # RudderStack's result: a lone path's value as is (even UNDEFINED), else the winner's or None
+    winner: str | None  # the path the value came from
+    found: tuple[Any, ...] | list[Any]  # what each candidate held (UNDEFINED where absent); [] unless recorded
+    single: bool = False  # a lone path: its value is kept as is
+
+    @property
+    def outcomes(self) -> tuple[CandidateOutcome, ...]:
+        """Each candidate's outcome, from what this pick read (nothing is read again)."""
+        if self.single:
+            return (MISSING if self.winner is None else KEPT,)
+        outcomes: list[CandidateOutcome] = []
+        won = False
+        for value in self.found:
+            if won:
+                outcomes.append(NOT_REACHED if value is UNDEFINED else LATER)
+            elif value is not UNDEFINED and value is not None and value != "" and is_set(value):
+                outcomes.append(WON)
+                won = True
+            else:
+                outcomes.append(_pass_reason(value))
+        return tuple(outcomes)
+
+
+def pick_value(reader: MessageReader, spec: FieldSpec, record: bool = True) -> Pick:
+    """RudderStack's ``getValueFromMessage``: one pass over the candidates that decides the value.
+
+    With ``record`` the pass goes on past the winner (RudderStack stops there) so that ``found`` holds
+    what every candidate held and ``outcomes`` can tell "later" (present, ignored) from "not-reached";
+    without it (``trace=False``) nothing is recorded and the pass stops at the winner. The decision is
+    the same either way.
+    """
     if spec.single:
         value = reader.get(spec.paths[0], spec.segments[0])
-        return value, (spec.paths[0] if value is not UNDEFINED else None)
+        return _new_tuple(Pick, (value, None if value is UNDEFINED else spec.paths[0], (value,), True))
+    found: list[Any] = []
+    picked, winner = None, None
     known = reader.parents
     for parent, leaves in spec.runs:
         node = known.get(parent)
         if node is None:
             node = reader.parent(parent)
-        if node is UNDEFINED:
-            continue  # nothing under an absent parent: skip the whole run
+        if node is UNDEFINED:  # nothing under an absent parent: the whole run is absent
+            if record:
+                found.extend([UNDEFINED] * len(leaves))
+            continue
+        is_dict = type(node) is dict
         for leaf, path in leaves:
-            value = node.get(leaf, UNDEFINED) if type(node) is dict else get_path(reader.message, path)
-            if type(value) is str:
-                if value:
-                    return value, path
-            elif value is not UNDEFINED and value is not None and is_set(value):
-                return value, path
-    return None, None
+            value = node.get(leaf, UNDEFINED) if is_dict else get_path(reader.message, path)
+            if record:
+                found.append(value)
+            if winner is None and (value if type(value) is str else
+                                   (value is not UNDEFINED and value is not None and is_set(value))):
+                picked, winner = value, path
+                if not record:
+                    return _new_tuple(Pick, (picked, winner, found, False))
+    return _new_tuple(Pick, (picked, winner, found, False))
 
 
 def coerce(value: Any, how: str | None) -> Any:
@@ -76,11 +121,14 @@ def coerce(value: Any, how: str | None) -> Any:
 def construct_payload(reader: MessageReader, specs: tuple[FieldSpec, ...], traces: list[FieldTrace] | None) -> dict:
     """Build the Freshsales object; raise RudderStack's error for the first required field unset.
 
-    ``traces`` (when a list) receives one FieldTrace per field, in table order.
+    Each field is one pass: pick, coerce (metadata.type), then the spec's value steps (flattenAddress,
+    which RudderStack applies right after constructPayload and which nothing between can observe).
+    ``traces`` (when a list) receives one FieldTrace per field, in table order, built from that pass.
     """
     payload: dict[str, Any] = {}
     for spec in specs:
-        raw, winner = pick_value(reader, spec)
+        pick = pick_value(reader, spec, traces is not None)
+        raw = pick[0]  # .value, without the descriptor call
         value = raw if spec.coerce is None else coerce(raw, spec.coerce)
         if type(value) is str:  # the usual case, decided without the general checks
             sent = value != ""
@@ -90,50 +138,76 @@ def construct_payload(reader: MessageReader, specs: tuple[FieldSpec, ...], trace
             sent = value is not None and value is not UNDEFINED and is_set(value)
             if sent:
                 payload[spec.dest] = js_json_value(value)
+        flattened = None
+        if spec.flatten and sent and truthy(payload[spec.dest]):
+            flattened = flatten_step(payload[spec.dest])
+            payload[spec.dest] = flattened.after
         if traces is not None:
-            traces.append(trace_field(reader, spec, raw, winner, value, sent))
+            trace = trace_field(spec, pick, value, payload.get(spec.dest, UNDEFINED))
+            if flattened is not None:
+                trace.steps.append(flattened)
+                trace.warnings.append(flattened.note)
+            trace.final = final_value(spec, trace.sent, sent, trace.warnings)
+            traces.append(trace)
         if not sent and spec.required:
             raise instrumentation_error(f"Missing required value from {spec.label_json}")
     return payload
 
 
-def trace_field(reader: MessageReader, spec: FieldSpec, raw: Any, winner: str | None, value: Any, sent: bool) -> FieldTrace:
-    candidates = []
-    reached = True
-    for path, segs in zip(spec.paths, spec.segments, strict=True):
-        found = reader.get(path, segs)
-        present = found is not UNDEFINED
-        if spec.single:
-            outcome = "kept-as-is" if present else "missing"
-        elif path == winner:
-            outcome, reached = "won", False
-        elif reached:
-            outcome = _pass_reason(found) if not is_set(found) else "won"
-        else:
-            outcome = "later" if present else "not-reached"
-        candidates.append(Candidate(path, outcome, found if present else None, present))
+def flatten_step(address: Any) -> ValueStep:
+    """RudderStack's ``if (payload.address) payload.address = flattenAddress(payload.address)``."""
+    flat = flatten_address(address)
+    if isinstance(address, (dict, list)):
+        note = ("flattened to \"street city state country postalCode\"; missing parts become empty strings and "
+                "other keys are dropped")
+    else:
+        word = type_name(address)
+        note = (f"{word[0].upper()}{word[1:]} address is not an object, so RudderStack blanks it to \"\" (and still "
+                "sends the empty string)")
+    return ValueStep(ValueStepKind.FLATTEN_ADDRESS, address, flat, note)
+
+
+def trace_field(spec: FieldSpec, pick: Pick, value: Any, final: Any) -> FieldTrace:
+    """The record of one field, from the pass that picked it (``final`` is UNDEFINED when nothing is sent).
+
+    Holds the pick and the coercion; the caller appends later value steps and the final value.
+    """
+    raw, winner = pick.value, pick.winner
+    candidates = [Candidate(path, outcome, None if found is UNDEFINED else found, found is not UNDEFINED)
+                  for path, outcome, found in zip(spec.paths, pick.outcomes, pick.found, strict=True)]
+    sent = final is not UNDEFINED
     trace = FieldTrace(
         dest=spec.dest,
         sources=spec.label if spec.label is not None else ", ".join(spec.paths),
         candidates=candidates,
         winner=winner,
         raw=None if raw is UNDEFINED else raw,
-        sent=js_json_value(value) if sent else None,
-        status="sent" if sent else "unset",
+        sent=final if sent else None,
+        status=FieldStatus.SENT if sent else FieldStatus.UNSET,
         coercion=spec.coerce,
         doc_note=spec.doc,
         required=spec.required,
     )
     if not sent:
         if spec.required:
-            trace.status = "missing-required"
+            trace.status = FieldStatus.MISSING_REQUIRED
         elif raw is not None and raw is not UNDEFINED and raw != "":
-            trace.status = "dropped"
+            trace.status = FieldStatus.DROPPED
+    if spec.coerce is not None and raw is not None and raw is not UNDEFINED:
+        trace.steps.append(ValueStep(ValueStepKind.COERCE, raw, js_json_value(value), spec.coerce))
     trace.warnings.extend(_coercion_warnings(spec, raw, value, sent))
     trace.warnings.extend(_shadowed_warnings(spec, candidates, raw, winner))
-    if sent and spec.coerce is None:
-        trace.warnings.extend(_type_warnings(spec, value))
     return trace
+
+
+def final_value(spec: FieldSpec, value: Any, sent: bool, warnings: list[str]) -> FinalValue | None:
+    """The typed record of the value a field ends with; the type check runs here, on that value only."""
+    if not sent:
+        return None
+    warning = _type_warning(spec, value) if spec.coerce is None else None
+    if warning is not None:
+        warnings.append(warning)
+    return FinalValue(value, json_type(value), warning)
 
 
 def _coercion_warnings(spec: FieldSpec, raw: Any, value: Any, sent: bool) -> list[str]:
@@ -183,7 +257,7 @@ def _shadowed_warnings(spec: FieldSpec, candidates: list[Candidate], raw: Any, w
     winner_key = _folded_leaf(winner)
     return [f"{cand.path} also holds {repr_js(cand.value)}, which differs; the earlier source wins"
             for cand in candidates
-            if cand.outcome == "later" and _folded_leaf(cand.path) == winner_key and is_set(cand.value)
+            if cand.outcome is CandidateOutcome.LATER and _folded_leaf(cand.path) == winner_key and is_set(cand.value)
             and js_json_value(cand.value) != winner_value]
 
 
@@ -191,15 +265,28 @@ def _folded_leaf(path: str) -> str:
     return path.rsplit(".", 1)[-1].replace("_", "").lower()
 
 
-def _type_warnings(spec: FieldSpec, value: Any) -> list[str]:
+def _type_warning(spec: FieldSpec, value: Any) -> str | None:
     expects = spec.expects
     if expects in ("string", "datetime") and not isinstance(value, str):
-        return [f"sent as {type_name(value)}, as given; Freshsales expects a string here"]
+        return f"sent as {type_name(value)}, as given; Freshsales expects a string here"
     if expects == "integer" and not is_number(value):
-        return [f"sent as given ({type_name(value)}); Freshsales expects an integer id here"]
+        return f"sent as given ({type_name(value)}); Freshsales expects an integer id here"
     if expects == "array" and not isinstance(value, list):
-        return [f"sent as given ({type_name(value)}); Freshsales expects a list of {{id, is_primary}}"]
-    return []
+        return f"sent as given ({type_name(value)}); Freshsales expects a list of {{id, is_primary}}"
+    return None
+
+
+def json_type(value: Any) -> str:
+    """The JSON type of a value: "string", "number", "boolean", "array", "object" or "null"."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, (int, float)):
+        return "number"
+    return "array" if isinstance(value, list) else "object"
 
 
 def repr_js(value: Any) -> str:

@@ -113,14 +113,12 @@ def _process(run: EventRun) -> list[FinalRequest]:
 
 def _identify(run: EventRun) -> FinalRequest:
     contact = run.payload(run.tables.identify, "contact")
-    run.flatten_address(contact, "contact")
     body = {"contact": contact, "unique_identifier": {"emails": contact.get("emails")}}
     return run.emit(CONTACT_UPSERT, body, "contact")
 
 
 def _group(run: EventRun) -> FinalRequest:
     account = run.payload(run.tables.group, "sales_account")
-    run.flatten_address(account, "sales_account")
     email = run.user_email("sales_account")
     if not truthy(email):
         body = {"unique_identifier": {"name": account.get("name")}, "sales_account": account}

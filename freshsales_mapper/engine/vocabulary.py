@@ -1,0 +1,52 @@
+"""The engine's words as types: field statuses, candidate outcomes, value steps and plan step kinds.
+
+They are ``StrEnum`` so that JSON, the CLI and old string comparisons keep the same words
+(``FieldStatus.SENT == "sent"``), while code that branches on them can be checked. The playground
+maps each member to its own colour and word (``playground/tables.py``); nothing parses display text.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class FieldStatus(StrEnum):
+    """What became of one Freshsales field."""
+
+    SENT = "sent"  # a value is in the request body
+    USED = "used"  # read outside constructPayload (the user's email, a lifecycle stage) and acted on
+    UNSET = "unset"  # no source held a usable value
+    DROPPED = "dropped"  # a source held a value, but a coercion turned it into nothing
+    MISSING_REQUIRED = "missing-required"  # required and unset: RudderStack stops with an error
+
+
+class CandidateOutcome(StrEnum):
+    """What RudderStack's ``getValueFromMessage`` made of one source path of a field."""
+
+    WON = "won"  # the first candidate holding a set value: its value is taken
+    KEPT_AS_IS = "kept-as-is"  # a lone path: its value is taken whatever it is, even ""
+    MISSING = "missing"  # not in the event
+    NULL = "null"  # present as null: passed over
+    EMPTY = "empty"  # present as "": passed over
+    NAN = "nan"  # present as NaN: passed over
+    LATER = "later"  # present, after the winner: never looked at
+    NOT_REACHED = "not-reached"  # absent, after the winner
+
+    @property
+    def passed_over(self) -> bool:
+        """Present in the event but skipped because RudderStack does not count the value as set."""
+        return self in (CandidateOutcome.NULL, CandidateOutcome.EMPTY, CandidateOutcome.NAN)
+
+
+class ValueStepKind(StrEnum):
+    """A change applied to a field's value after it was picked, in the order the engine applies them."""
+
+    COERCE = "coerce"  # the table's metadata.type: JavaScript Number() or parseFloat()
+    FLATTEN_ADDRESS = "flattenAddress"  # RudderStack's flattenAddress(), declared in the tables' sidecar
+
+
+class StepKind(StrEnum):
+    """The two kinds of plan step."""
+
+    LOOKUP = "lookup"  # a call RudderStack makes while transforming
+    FINAL = "final"  # a request RudderStack hands to its router for delivery
