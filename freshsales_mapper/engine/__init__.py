@@ -6,3 +6,7 @@ errors, plans, resolvers that answer lookups without I/O (offline placeholders, 
 output views. Imports only the standard library: no network, threads, processes, UI or pandas.
 Lookups that need the network are answered by a resolver passed in (see ``sending.LiveResolver``).
 """
+
+from freshsales_mapper.engine.tables import UPSTREAM_COMMIT
+
+__all__ = ["UPSTREAM_COMMIT"]

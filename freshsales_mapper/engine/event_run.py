@@ -13,11 +13,19 @@ from freshsales_mapper.engine.jsvalue import (
     strict_equal,
     truthy,
 )
-from freshsales_mapper.engine.plan import FieldTrace, FinalRequest, HttpRequest, LookupStep, TransformResult
-from freshsales_mapper.engine.resolve import construct_payload, final_value, pick_value, trace_field
+from freshsales_mapper.engine.plan import (
+    FieldTrace,
+    FinalRequest,
+    FinalValue,
+    HttpRequest,
+    LookupStep,
+    TransformResult,
+    ValueStep,
+)
+from freshsales_mapper.engine.resolve import construct_payload, final_value, json_type, pick_value, trace_field
 from freshsales_mapper.engine.resolvers import Resolver
 from freshsales_mapper.engine.tables import FieldSpec, MappingTables
-from freshsales_mapper.engine.vocabulary import FieldStatus
+from freshsales_mapper.engine.vocabulary import FieldStatus, ValueStepKind
 
 API = "/crm/sales/api"
 CONTACT_UPSERT = f"{API}/contacts/upsert"
@@ -79,6 +87,27 @@ class EventRun:
             t.final = final_value(spec, t.sent, used, t.warnings)
             self.result.fields.append(t)
         return raw
+
+    def with_looked_up(self, payload: dict, section: str, ids: dict[str, Any], source: str) -> dict:
+        """RudderStack's ``{...payload, key: id}`` with ids it looked up; the trace records each change."""
+        if self.trace:
+            for dest, value in ids.items():
+                before = payload.get(dest, UNDEFINED)
+                if before is not UNDEFINED and strict_equal(before, value):
+                    continue
+                trace = next(t for t in self.result.fields if t.section == section and t.dest == dest)
+                after = js_json_value(value)
+                note = f"replaced by the id RudderStack looked up ({source}): sends {js_string(after)}"
+                if value is UNDEFINED:
+                    note = f"replaced by the id RudderStack looked up ({source}), which is missing: not sent"
+                trace.steps.append(ValueStep(ValueStepKind.LOOKED_UP, trace.sent, None if value is UNDEFINED else after,
+                                             note))
+                trace.warnings.append(note)
+                if value is UNDEFINED:
+                    trace.sent, trace.final, trace.status = None, None, FieldStatus.UNSET
+                else:  # an id Freshsales itself answered with: no type check
+                    trace.sent, trace.final, trace.status = after, FinalValue(after, json_type(after)), FieldStatus.SENT
+        return {**payload, **ids}
 
     def user_email(self, section: str) -> Any:
         return self.value(self.tables.user_email[0], section)

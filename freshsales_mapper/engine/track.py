@@ -114,7 +114,9 @@ def _sales_activity(run: EventRun) -> dict:
     if found is UNDEFINED:
         raise instrumentation_error(f"sales Activity {js_string(name)} doesn't exists. Aborting!")
     if truthy(target_id):
-        return {**payload, "targetable_id": target_id, "sales_activity_type_id": prop(found, "id")}
+        return run.with_looked_up(payload, "sales_activity",
+                                  {"targetable_id": target_id, "sales_activity_type_id": prop(found, "id")},
+                                  "the sales activity type")
     return _with_contact_id(run, email, payload, prop(found, "id"))
 
 
@@ -128,7 +130,8 @@ def _with_contact_id(run: EventRun, email: Any, payload: dict, type_id: Any) -> 
     if not truthy(contact_id):
         raise network_instrumentation_error("Failed in fetching userId. Aborting!",
                                             {"response": response, "status": status})
-    return {**payload, "targetable_id": contact_id, "sales_activity_type_id": type_id}
+    return run.with_looked_up(payload, "sales_activity", {"targetable_id": contact_id, "sales_activity_type_id": type_id},
+                              "the contact, and the sales activity type unless given")
 
 
 def _lifecycle_stage(run: EventRun) -> dict:

@@ -43,6 +43,7 @@ class ValueStepKind(StrEnum):
 
     COERCE = "coerce"  # the table's metadata.type: JavaScript Number() or parseFloat()
     FLATTEN_ADDRESS = "flattenAddress"  # RudderStack's flattenAddress(), declared in the tables' sidecar
+    LOOKED_UP = "lookedUp"  # replaced (or added) by an id RudderStack looked up while transforming
 
 
 class StepKind(StrEnum):
