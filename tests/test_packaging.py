@@ -58,3 +58,8 @@ def test_pip_install_gives_the_library_the_console_script_and_its_data(tmp_path)
     shape = run(str(python), "-c", "from freshsales_mapper.inputs import validate_event; "
                 "print(validate_event({'type': 'identify', 'traits': 'x'}))").stdout
     assert "traits" in shape
+    # CSV input needs the extra; without it the error says which.
+    csv = subprocess.run([str(python), "-c", "from freshsales_mapper.inputs import parse_csv_text; "
+                          "parse_csv_text('type\\nidentify\\n')"], cwd=elsewhere, capture_output=True, text=True,
+                         timeout=300, env=env)
+    assert csv.returncode == 1 and "pip install 'freshsales-mapper[csv]'" in csv.stderr

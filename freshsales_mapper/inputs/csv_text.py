@@ -164,7 +164,10 @@ def parse_csv_text(text: str, source: str = "upload.csv") -> ParsedInput:
       an error for that row. Rows whose cells are all empty are skipped.
     * Row numbers are spreadsheet rows: the header is row 1, the first event row 2.
     """
-    import pandas  # deferred: pandas takes a while to import and JSON input does not need it
+    try:
+        import pandas  # deferred: pandas takes a while to import and JSON input does not need it
+    except ImportError:  # an install without the extra that brings it
+        raise ImportError("CSV input needs pandas: pip install 'freshsales-mapper[csv]'") from None
 
     text = text.removeprefix(BOM)
     if not text.strip():
