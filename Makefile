@@ -69,6 +69,7 @@ bench: install-dev
 	$(PY) benchmarks/bench_transform.py
 	$(PY) benchmarks/bench_send.py
 	$(PY) benchmarks/bench_app.py
+	$(PY) benchmarks/bench_emulator.py
 
 clean-venv:
 	rm -rf $(VENV)
