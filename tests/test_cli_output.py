@@ -145,3 +145,16 @@ def test_table_is_refused_outside_explain():
     proc = piped("--view", "curl", "--table")
     assert proc.returncode == 2 and "--table applies to --view explain" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("style", [["--pretty"], ["--view", "curl"], ["--view", "explain", "--table"]])
+def test_output_is_the_same_whichever_number_of_processes(style):
+    body = json.dumps([json.loads(BODY)[n % 4] | {"metadata": {"n": n}} for n in range(12)])
+    one = piped("--jobs", "1", *style, stdin=body)
+    three = piped("--jobs", "3", *style, stdin=body)
+    assert one.returncode == three.returncode == 0
+    assert one.stdout == three.stdout
+    if style == ["--pretty"]:
+        assert [item["metadata"]["n"] for item in json.loads(one.stdout) if "error" not in item][-1] == 10
+    else:
+        assert "item [11]" in one.stdout
