@@ -158,3 +158,12 @@ def test_output_is_the_same_whichever_number_of_processes(style):
         assert [item["metadata"]["n"] for item in json.loads(one.stdout) if "error" not in item][-1] == 10
     else:
         assert "item [11]" in one.stdout
+
+
+def test_an_unreadable_line_stays_a_comment_among_the_commands():
+    good = json.dumps({"message": IDENTIFY, "destination": DESTINATION, "metadata": {}})
+    text = piped("--view", "curl", stdin=f"{good}\n{{bad\n{good}\n").stdout
+    assert len(shell_arguments(text)) == 2
+    assert "# line 2, column 2:" in text
+    table = piped("--view", "explain", "--table", stdin=f"{good}\n{{bad\n").stdout
+    assert "line 2, column 2:" in table and "contact:" in table

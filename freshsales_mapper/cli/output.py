@@ -108,6 +108,14 @@ def shell_text(result: TransformResult, location: str, commands: list[str]) -> s
     return "".join(blocks)
 
 
+def problem_text(problem: Any, style: Style) -> str:
+    """An input entry that could not be read, among shell commands (as comments) or tables."""
+    lines = str(problem).splitlines() or [""]
+    if style is Style.SHELL:
+        return "".join(f"# {line}\n" for line in lines) + "\n"
+    return "\n".join(lines) + "\n"
+
+
 def step_label(step: Any) -> str:
     if isinstance(step, LookupStep):
         side_effect = " [writes to Freshsales]" if step.writes else ""

@@ -20,6 +20,7 @@ from freshsales_mapper.cli.output import (
     join_json_array,
     join_text,
     json_array_part,
+    problem_text,
     shell_text,
 )
 from freshsales_mapper.cli.parallel import default_jobs, rendered_in_order
@@ -78,8 +79,8 @@ def run(args: argparse.Namespace) -> int:
 
     def render_slice(part: list[EventInput | InputError]) -> bytes:
         if style in (Style.SHELL, Style.TABLE):
-            return separator.join(f"# {item}\n" if isinstance(item, InputError) else render(transformed(item), item)
-                                  for item in part).encode("utf-8")
+            return separator.join(problem_text(item, style) if isinstance(item, InputError)
+                                  else render(transformed(item), item) for item in part).encode("utf-8")
         return json_array_part((entry for item in part
                                 for entry in ([input_error_item(item)] if isinstance(item, InputError)
                                               else render(transformed(item), item))), style)
@@ -87,7 +88,8 @@ def run(args: argparse.Namespace) -> int:
     jobs = args.jobs or default_jobs(len(items))
     parts = rendered_in_order(items, render_slice, jobs)
     out = sys.stdout.buffer
-    out.write(join_text(parts, separator.encode()) if style in (Style.SHELL, Style.TABLE) else join_json_array(parts, style))
+    text_output = style in (Style.SHELL, Style.TABLE)
+    out.write(join_text(parts, separator.encode()) if text_output else join_json_array(parts, style))
     out.flush()
     return EXIT_OK
 
