@@ -1,7 +1,8 @@
 """One send of one batch, run in a background thread so that reruns of the page never interrupt it.
 
 The page only reads a job's progress. A job owns its journal file: starting the same job again resumes
-it (the sender skips what the journal says was delivered, and never resends an unknown outcome).
+it (the sender skips what the journal says was delivered, and resends an unknown outcome only when the
+user asks for it with "Resend unknown").
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from freshsales_mapper.inputs import EventInput
+from freshsales_mapper.sending import SendOutcome
 from freshsales_mapper.sending.sender import BatchSender, EventOutcome, summarize
 
 ClientMaker = Callable[[], object]  # () -> FreshsalesClient, made in the worker thread
@@ -27,6 +29,7 @@ class SendJob:
     done: int = 0
     outcomes: list[EventOutcome] = field(default_factory=list)
     error: str | None = None  # the run stopped before every event had an outcome
+    notices: list[str] = field(default_factory=list)  # waits and retries announced while sending
     started_at: float = 0.0
     finished_at: float = 0.0
     _thread: threading.Thread | None = None
@@ -46,17 +49,25 @@ class SendJob:
         """Every event has an outcome and none is worth resuming (failed ones are)."""
         if self.running or self.error or len(self.outcomes) < self.total:
             return False
-        return all(o.status != "failed" for o in self.outcomes)
+        return all(o.status != SendOutcome.FAILED for o in self.outcomes)
 
-    def start(self, items: list[EventInput], make_client: ClientMaker) -> None:
-        """Send (or resume) in a thread; a job that is running is never started twice."""
+    @property
+    def unknown(self) -> int:
+        with self._lock:
+            return sum(o.status == SendOutcome.UNKNOWN for o in self.outcomes)
+
+    def start(self, items: list[EventInput], make_client: ClientMaker, *, resend_unknown: bool = False) -> None:
+        """Send (or resume) in a thread; a job that is running is never started twice.
+
+        ``resend_unknown``: also send the events whose outcome is unknown (the user has checked Freshsales).
+        """
         with self._lock:
             if self.running:
                 return
             self.runs += 1
-            self.done, self.outcomes, self.error = 0, [], None
+            self.done, self.outcomes, self.error, self.notices = 0, [], None, []
             self.started_at, self.finished_at = time.monotonic(), 0.0
-            self._thread = threading.Thread(target=self._run, args=(items, make_client),
+            self._thread = threading.Thread(target=self._run, args=(items, make_client, resend_unknown),
                                             name=f"playground-send-{self.batch_id[:8]}", daemon=True)
             self._thread.start()
 
@@ -74,11 +85,17 @@ class SendJob:
             self.done = done
             self.outcomes.append(outcome)
 
-    def _run(self, items: list[EventInput], make_client: ClientMaker) -> None:
+    def notice(self, message: str) -> None:
+        with self._lock:
+            self.notices.append(message)
+
+    def _run(self, items: list[EventInput], make_client: ClientMaker, resend_unknown: bool) -> None:
         client = None
         try:
             client = make_client()
-            outcomes = BatchSender(client, journal_path=self.journal_path, on_progress=self._progress).send(items)
+            client.on_progress = self.notice  # Retry-After waits and retries, shown on the page
+            outcomes = BatchSender(client, journal_path=self.journal_path, on_progress=self._progress,
+                                   resend_unknown=resend_unknown, on_warning=self.notice).send(items)
             with self._lock:
                 self.outcomes, self.done = outcomes, len(outcomes)
         except Exception as exc:  # shown on the page; the journal keeps what was done

@@ -20,7 +20,7 @@ import pandas as pd
 import streamlit as st
 
 from freshsales_mapper.inputs import EventInput
-from freshsales_mapper.sending import DomainError, FreshsalesClient, normalize_domain
+from freshsales_mapper.sending import DomainError, FreshsalesClient, SendOutcome, normalize_domain, plain_words
 
 from . import sandbox, state
 from .display import json_text
@@ -33,8 +33,9 @@ GENERATION = "_send_generation"  # batch id -> how many times "send again" was a
 TEMP_DIR = "_send_dir"
 START_AGAIN = "_send_again_requested"  # set by the "Send again" button's callback
 OUTCOME_PICK = "send_outcome_pick"
+RESEND_UNKNOWN = "send_resend_unknown"
 POLL_SECONDS = 0.2
-STATUS_ORDER = ("delivered", "failed", "unknown", "skipped")
+STATUS_ORDER = tuple(SendOutcome)
 
 
 def _temp_dir() -> str:
@@ -112,6 +113,12 @@ def render(bundle: InputBundle, settings: Settings) -> None:
                 _follow(job)
                 st.rerun()  # redraw the button for what is left (resume, or "send again")
             _show(job)
+            if job.unknown and not job.running:
+                resend = st.button(f"Resend unknown ({job.unknown} event(s): check Freshsales first)",
+                                   key=RESEND_UNKNOWN, disabled=bool(blocker) or not confirmed)
+                if resend and not blocker and confirmed:
+                    _start(bundle, settings, job.batch_id, where, jobs, job, resend_unknown=True)
+                    st.rerun()
             if job.complete:
                 st.button("Send again (sends every event once more)", key=state.SEND_AGAIN,
                           disabled=bool(blocker) or not confirmed, on_click=_ask_send_again, args=(batch_id,))
@@ -139,13 +146,13 @@ def _on_send(bundle: InputBundle, settings: Settings, batch_id: str, generation:
 
 
 def _start(bundle: InputBundle, settings: Settings, job_id: str, where: str, jobs: dict[str, SendJob],
-           job: SendJob | None) -> SendJob:
+           job: SendJob | None, *, resend_unknown: bool = False) -> SendJob:
     if job is None:
         journal = os.path.join(_temp_dir(), job_id.replace("/", "-") + ".journal.jsonl")
         job = SendJob(job_id, where, journal, len(bundle.parsed.items))
         jobs[job_id] = job
     host = where if settings.mode == "Live" else ""
-    job.start(_items_to_send(bundle, settings), _client_maker(settings, host))
+    job.start(_items_to_send(bundle, settings), _client_maker(settings, host), resend_unknown=resend_unknown)
     return job
 
 
@@ -156,7 +163,9 @@ def _follow(job: SendJob) -> None:
     bar = st.progress(0.0, text=f"Sending to {job.target}…")
     while job.running:
         done, _ = job.snapshot()
-        bar.progress(done / max(job.total, 1), text=f"Sending to {job.target}: {done} of {job.total} event(s)")
+        waiting = f" · {job.notices[-1]}" if job.notices else ""
+        bar.progress(done / max(job.total, 1),
+                     text=f"Sending to {job.target}: {done} of {job.total} event(s){waiting}")
         time.sleep(POLL_SECONDS)
     bar.progress(1.0, text=f"Finished: {job.total} event(s)")
 
@@ -178,13 +187,13 @@ def _show(job: SendJob) -> None:
     columns[4].metric("HTTP requests", requests, border=True)
     seconds = max(job.finished_at - job.started_at, 0.0) if job.finished_at else 0.0
     st.caption(f"Run {job.runs} to {job.target}" + (f", {seconds:.1f} s." if seconds else "."))
-    if counts["failed"]:
-        st.warning(f"{counts['failed']} event(s) failed. Fix the cause and click **Resume sending**: events already "
-                   "delivered are not sent again.", icon=":material/replay:")
-    if counts["unknown"]:
-        st.warning(f"{counts['unknown']} event(s) have an unknown outcome (a sales activity was sent but no answer "
-                   "came back). They are never resent automatically: check Freshsales first.",
-                   icon=":material/help:")
+    for line in plain_words(outcomes, resend_unknown="then use **Resend unknown** below",
+                            rerun="fix the cause and click **Resume sending** (delivered events are not sent again)"):
+        st.warning(line[:1].upper() + line[1:] + ".", icon=":material/help:" if "unknown" in line
+                   else ":material/replay:")
+    if job.notices:
+        with st.expander(f"While sending: {len(job.notices)} wait(s) and retries"):
+            st.text("\n".join(job.notices[-50:]))
     st.dataframe(_outcome_frame(outcomes), hide_index=True, height=min(36 * (len(outcomes) + 1), 320),
                  column_config={"reason": st.column_config.TextColumn("reason", width="large")})
     _responses(outcomes)

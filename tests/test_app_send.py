@@ -82,7 +82,7 @@ def test_a_failed_send_resumes_without_resending_what_was_delivered(app, emulato
     failed, delivered = int(first["Failed"]), int(first["Delivered"])
     assert failed > 0 and delivered > 0 and failed + delivered == 12
     assert "Resume sending" in app.button(key="send_button").label
-    assert "Fix the cause and click **Resume sending**" in joined(app.warning)
+    assert "fix the cause and click **Resume sending**" in joined(app.warning)
     server.fail_rate = 0.0  # the outage is over
     posts_before = len(server.request_log)
     click_send(app)
@@ -149,3 +149,30 @@ def test_live_needs_a_key_a_freshsales_domain_and_a_confirmation(app):
     app.sidebar.text_input(key="domain").set_value("acme.example.com")
     app.run()
     assert "Cannot send" in joined(app.error) and app.button(key="send_button").disabled
+
+
+def test_unknown_activities_are_resent_only_with_the_resend_unknown_button(app, emulator):
+    from test_sender import DOMAIN, sales_activity
+
+    from freshsales_mapper.engine.plan import HttpRequest
+    from freshsales_mapper.sending import FreshsalesClient
+
+    server = emulator(api_key=SANDBOX_KEY)
+    with FreshsalesClient(DOMAIN, SANDBOX_KEY, base_url=server.base_url) as client:
+        contact = client.execute(HttpRequest("POST", f"https://{DOMAIN}/crm/sales/api/contacts/upsert", {}, {
+            "unique_identifier": {"emails": "unknown@example.com"}, "contact": {}})).body["contact"]["id"]
+    sandbox_mode(app, server)
+    paste(app, json.dumps(sales_activity(contact_id=contact)))
+    server.fail_rate = 1.0  # a 500 to the create: Freshsales may have made the activity
+    click_send(app)
+    assert metrics(app)["Unknown"] == "1" and server.activities() == []
+    assert "1 activity unknown: Freshsales answered with a server error (HTTP 500)" in joined(app.warning)
+    server.fail_rate = 0.0
+    posts = len(server.request_log)
+    click_send(app)  # the ordinary button never resends an unknown outcome
+    assert len(server.request_log) == posts
+    app.button(key="send_resend_unknown").click()
+    app.run()
+    assert not app.exception, app.exception
+    assert metrics(app)["Delivered"] == "1" and len(server.activities()) == 1
+    assert not [b for b in app.button if b.key == "send_resend_unknown"]

@@ -17,7 +17,7 @@ from freshsales_mapper.sending import JournalBusy, plain_words
 from freshsales_mapper.sending.journal import Journal, read_journal
 from tests.conftest import EMULATOR_KEY
 from tests.hostile import answer, hostile_server, never_answer, reset_mid_body
-from tests.test_client import closed_port
+from tests.test_client import closed_port, make_client
 from tests.test_send_e2e import ROOT, outcome_lines, run_send, write_events
 from tests.test_sender import (
     DOMAIN,
@@ -250,3 +250,20 @@ def test_a_journal_write_error_stops_the_run_with_a_clear_message(emulator, tmp_
     # The event whose line could not be written was sent (an upsert: a rerun repeats it harmlessly).
     assert len(server.contacts()) == len(recorded) + 1
     assert EMULATOR_KEY not in done.stderr
+
+
+def test_a_short_retry_after_is_announced_to_the_playground_job(tmp_path):
+    from playground.send_job import SendJob
+
+    def once_429(conn, _request, number, _server):
+        if number == 0:
+            answer(conn, 429, {}, "Retry-After: 1\r\n")
+        else:
+            answer(conn, 200, {"contact": {"id": 3}})
+
+    with hostile_server(once_429) as server:
+        job = SendJob("b", "the test server", str(tmp_path / "j.jsonl"), 1)
+        job.start(as_items(identify("n@example.com")), lambda: make_client(server.base_url))
+        assert job.wait(10)
+    assert [o.status for o in job.outcomes] == ["delivered"]
+    assert any("Freshsales asked to wait 1 s" in notice for notice in job.notices), job.notices

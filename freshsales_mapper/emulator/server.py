@@ -103,7 +103,23 @@ ROUTES: list[tuple[str, re.Pattern[str], Route]] = [
 # ---- the server ----------------------------------------------------------------------------------
 
 class EmulatorServer:
-    """Start it, point a client's ``base_url`` at ``.base_url``, read back what it stored."""
+    """A local Freshsales: start it, point a client's ``base_url`` at ``.base_url``, read back what it stored.
+
+    :param host: the address to listen on (keep it loopback: the emulator has no TLS).
+    :param port: the port; 0 picks a free one (read it back from ``.port`` / ``.base_url`` after ``start``).
+    :param api_key: the only key accepted; other keys get Freshsales' 401 body.
+    :param rate_limit_per_minute: answer 429 with ``Retry-After`` past this many requests a minute (None: off).
+    :param rate_limit_per_hour: the same per hour (None: off).
+    :param latency_ms: delay every answer by this much (cut short by ``stop``).
+    :param fail_rate: the share (0-1) of requests answered with a 500; chosen with ``seed``.
+    :param state_file: keep the records in this JSON file, loaded at start and saved as they change.
+    :param seed: seeds the random failures, so a run can be repeated.
+    :param clock: the time source of the rate limiter (tests run it faster).
+    :param backlog: the listen queue length.
+    :param header_timeout: seconds a client may take to send its request head.
+    :param body_timeout: seconds a client may take to send its body.
+    :param max_body_bytes: larger bodies are answered 413 without being read.
+    """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, api_key: str = "emulator-key", *,
                  rate_limit_per_minute: int | None = None, rate_limit_per_hour: int | None = None,

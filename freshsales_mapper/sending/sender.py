@@ -347,7 +347,7 @@ class BatchSender:
         if reply.outcome == SendOutcome.UNKNOWN and not idempotent:
             outcome.status, outcome.retryable = SendOutcome.UNKNOWN, False
             outcome.reason = (f"{where}: {reply.message.rstrip('.')}. Check Freshsales for the record; it is not "
-                              f"resent automatically (resend it with --resend-unknown){before}{later}")
+                              f"resent unless you ask to resend unknown events{before}{later}")
             return
         outcome.status, outcome.retryable = SendOutcome.FAILED, reply.retryable
         advice = " Retrying could help." if reply.retryable else ""
@@ -363,7 +363,7 @@ class BatchSender:
         else:
             outcome.status = SendOutcome.UNKNOWN
             outcome.reason = (f"outcome unknown since an earlier run ({when}); not resent: check Freshsales for "
-                              f"the record, then resend with --resend-unknown if it is not there (key {outcome.key})")
+                              f"the record, and resend unknown events if it is not there (key {outcome.key})")
         if self.dry_run:
             outcome.status = SendOutcome.SKIPPED
             outcome.reason = f"dry run: would not send ({outcome.reason.split(';')[0]})"
