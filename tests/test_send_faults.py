@@ -248,4 +248,4 @@ def test_malformed_replies(reply, expected):
         assert "not valid JSON" in outcomes[0].reason and outcomes[0].record_id is None
     else:
         assert outcomes[0].requests[0]["attempts"] == 2  # the upsert was retried once
-        assert "not resent automatically" in outcomes[1].reason
+        assert "not resent unless you ask to resend unknown events" in outcomes[1].reason
