@@ -6,13 +6,16 @@ import json
 import re
 from typing import Any
 
-from freshsales_mapper.engine.plan import HttpRequest, LookupStep, Placeholder, TransformResult
+from freshsales_mapper.engine.plan import HttpRequest, Placeholder, TransformResult
 from freshsales_mapper.engine.views import TOKEN_PREFIX, curl_command, masked_headers
 from freshsales_mapper.engine.views import processor_items as rudderstack_items
+from freshsales_mapper.engine.vocabulary import StepKind
 
 from .pipeline import PLACEHOLDER_KEY
 
 _PLACEHOLDER_AUTH = TOKEN_PREFIX + PLACEHOLDER_KEY
+
+STEP_WORDS = {StepKind.LOOKUP: "lookup while transforming", StepKind.FINAL: "request RudderStack delivers"}
 
 
 def shown_headers(headers: dict[str, str]) -> dict[str, str]:
@@ -86,7 +89,7 @@ def json_text(value: Any) -> str:
 
 
 def step_title(number: int, step: Any) -> str:
-    kind = "lookup while transforming" if isinstance(step, LookupStep) else "request RudderStack delivers"
+    kind = STEP_WORDS[step.kind]
     return f"Step {number} · {kind} · {step.request.method} {step.request.path}"
 
 

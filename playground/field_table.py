@@ -10,6 +10,7 @@ import html
 from dataclasses import dataclass
 
 from freshsales_mapper.engine.plan import Candidate, FieldTrace, Placeholder, TransformResult
+from freshsales_mapper.engine.vocabulary import CandidateOutcome, FieldStatus
 
 from .display import json_text
 
@@ -19,11 +20,19 @@ KIND_CLASS = {PROBLEM: "bad", ATTENTION: "warn", SENT: "ok", LOOKUP: "info", EMP
 
 # What a source held, in words (the engine's candidate outcomes).
 HELD = {
-    "missing": "missing",
-    "null": "null",
-    "empty": "empty string",
-    "nan": "NaN",
-    "not-reached": "not checked (an earlier source won)",
+    CandidateOutcome.MISSING: "missing",
+    CandidateOutcome.NULL: "null",
+    CandidateOutcome.EMPTY: "empty string",
+    CandidateOutcome.NAN: "NaN",
+    CandidateOutcome.NOT_REACHED: "not checked (an earlier source won)",
+}
+# Each status's badge and row kind (hence its colour, KIND_CLASS); a sent field may still need a second look.
+STATUS_LOOK = {
+    FieldStatus.MISSING_REQUIRED: ("missing", PROBLEM),
+    FieldStatus.DROPPED: ("dropped", PROBLEM),
+    FieldStatus.USED: ("lookup", LOOKUP),
+    FieldStatus.UNSET: ("no value", EMPTY),
+    FieldStatus.SENT: ("sent", SENT),
 }
 
 
@@ -40,57 +49,51 @@ class FieldRow:
 def _held(candidate: Candidate) -> str:
     if candidate.outcome in HELD:
         return f"{candidate.path}: {HELD[candidate.outcome]}"
-    if candidate.outcome == "later":
+    if candidate.outcome is CandidateOutcome.LATER:
         return f"{candidate.path}: {json_text(candidate.value)} (also set, not used)"
-    if candidate.outcome == "kept-as-is":
+    if candidate.outcome is CandidateOutcome.KEPT_AS_IS:
         return f"{candidate.path}: {json_text(candidate.value)}"
     return f"{candidate.path}: {json_text(candidate.value)}"
 
 
 def looked_at(trace: FieldTrace) -> str:
     """Every source RudderStack checked for the field, in order, with what it held."""
-    return " · ".join(_held(c) for c in trace.candidates if c.outcome != "not-reached") or trace.sources
+    return " · ".join(_held(c) for c in trace.candidates if c.outcome is not CandidateOutcome.NOT_REACHED) or trace.sources
 
 
 def _passed_over(trace: FieldTrace) -> list[str]:
-    return [_held(c) for c in trace.candidates if c.outcome in ("null", "empty", "nan") and c.found]
+    return [_held(c) for c in trace.candidates if c.outcome.passed_over and c.found]
 
 
 def _coerced(trace: FieldTrace) -> bool:
-    return bool(trace.coercion) and trace.status == "sent" and json_text(trace.raw) != json_text(trace.sent)
+    return bool(trace.coercion) and trace.status is FieldStatus.SENT and json_text(trace.raw) != json_text(trace.sent)
 
 
 def _classify(trace: FieldTrace) -> tuple[str, int]:
-    if trace.status == "missing-required":
-        return "missing", PROBLEM
-    if trace.status == "dropped":
-        return "dropped", PROBLEM
-    if trace.status == "used":
-        return "lookup", LOOKUP
-    if trace.status == "unset":
-        return "no value", EMPTY
+    if trace.status is not FieldStatus.SENT:
+        return STATUS_LOOK[trace.status]
     if isinstance(trace.sent, Placeholder):
         return "placeholder", ATTENTION
     if _coerced(trace):
         return "coerced", ATTENTION
     if trace.warnings:
         return "note", ATTENTION
-    return "sent", SENT
+    return STATUS_LOOK[FieldStatus.SENT]
 
 
 def _why(trace: FieldTrace, kind: int) -> str:
     parts: list[str] = []
-    if trace.status == "missing-required":
+    if trace.status is FieldStatus.MISSING_REQUIRED:
         parts.append(f"required, and nothing usable was found, so RudderStack stops with an error. "
                      f"Looked at {looked_at(trace)}")
-    elif trace.status == "dropped":
+    elif trace.status is FieldStatus.DROPPED:
         parts += trace.warnings or ["the value was not usable, so the field is left out"]
         if trace.winner:
             parts.append(f"from {trace.winner} = {json_text(trace.raw)}")
         return "; ".join(parts)
     elif kind == EMPTY:
         return f"no value: {looked_at(trace)}"
-    elif trace.status == "used":
+    elif trace.status is FieldStatus.USED:
         parts.append(f"read from {trace.winner} to find the contact (not sent as a field)")
     elif trace.winner:
         parts.append(f"from {trace.winner}")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from freshsales_mapper import __version__
+from freshsales_mapper.engine import UPSTREAM_COMMIT
 from freshsales_mapper.inputs import validate_event
 
 from . import batch_view, input_panel, settings_panel, share, single_view, state, style
@@ -12,6 +14,8 @@ from .pipeline import detail
 INTRO = ("See exactly what RudderStack sends to Freshsales for your events: which source key won for each "
          "field, what was dropped and why, and the requests, side by side. Nothing leaves this page in "
          "Preview mode.")
+
+UPSTREAM_TREE = "https://github.com/rudderlabs/rudder-transformer/tree/"
 
 
 def render() -> None:
@@ -37,3 +41,5 @@ def render() -> None:
         single_view.render(item, result, shapes)
     elif parsed.items or len(parsed.errors) > input_panel.ERRORS_LISTED:  # else the errors above say it all
         batch_view.render(bundle, settings)
+    st.caption(f"freshsales_mapper {__version__} · mapping tables and semantics follow rudder-transformer "
+               f"[{UPSTREAM_COMMIT[:12]}]({UPSTREAM_TREE}{UPSTREAM_COMMIT}/src/v0/destinations/freshsales)")

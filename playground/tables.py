@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from freshsales_mapper.engine.plan import TransformResult
+from freshsales_mapper.engine.vocabulary import FieldStatus
 
 from .display import printable
 from .pipeline import BatchReport
@@ -17,7 +18,7 @@ def doc_notes(result: TransformResult) -> tuple[list[str], list[str]]:
     for trace in result.fields:
         if trace.doc_note:
             note = f"`{trace.dest}`: {trace.doc_note}"
-            target = other if trace.status == "unset" else relevant
+            target = other if trace.status is FieldStatus.UNSET else relevant
             if note not in relevant and note not in other:
                 target.append(note)
     return relevant, other

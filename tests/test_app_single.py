@@ -19,6 +19,7 @@ def test_the_field_table_says_value_sent_and_why_problems_first(app):
     assert table["emails"]["badge"] == "sent"
     assert table["address"]["value"] == '"48 Elm Street Austin TX USA 78701"'
     assert "flattened" in table["address"]["why"]
+    assert "sent as an object" not in table["address"]["why"]  # the type check sees the flattened string
     # Fields with no value are listed by default, after the ones sent, with every source looked at.
     assert table["mobile_number"]["badge"] == "no value"
     assert table["mobile_number"]["why"] == ("no value: traits.mobileNumber: missing · "
@@ -123,3 +124,11 @@ def test_a_crash_is_shown_as_retried(app):
     paste(app, json.dumps({"type": 7, "traits": {"email": "a@example.com"}}))
     assert "RudderStack **retries** it (status 500)" in joined(app.error)
     assert "message.type.toLowerCase is not a function" in joined(app.code)
+
+
+def test_the_footer_names_the_upstream_commit_the_tables_follow(app):
+    from freshsales_mapper.engine import UPSTREAM_COMMIT
+
+    assert UPSTREAM_COMMIT[:12] in joined(app.caption)
+    paste(app, sample("identify.json"))
+    assert f"rudder-transformer [{UPSTREAM_COMMIT[:12]}]" in joined(app.caption)

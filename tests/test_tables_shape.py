@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -34,6 +36,14 @@ def _entries(kind: str) -> list[dict]:
 def test_the_upstream_commit_is_recorded_once_and_exported():
     assert SIDECAR["upstream"]["commit"] == UPSTREAM_COMMIT == engine.UPSTREAM_COMMIT
     assert len(UPSTREAM_COMMIT) == 40 and int(UPSTREAM_COMMIT, 16)
+
+
+def test_version_flag_shows_the_upstream_commit():
+    proc = subprocess.run([sys.executable, "-m", "freshsales_mapper", "--version"], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert f"rudder-transformer {UPSTREAM_COMMIT}" in proc.stdout.splitlines()[-1]
+    assert proc.stdout.startswith("python -m freshsales_mapper ")
 
 
 @pytest.mark.parametrize("name", UPSTREAM_FILES)

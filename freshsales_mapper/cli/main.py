@@ -7,7 +7,9 @@ import importlib
 import os
 import sys
 
+from freshsales_mapper import __version__
 from freshsales_mapper.cli.common import EXIT_BAD_INPUT, EXIT_OK, InputProblem
+from freshsales_mapper.engine.tables import UPSTREAM_COMMIT
 
 # Each subcommand lives in its own module, imported only when chosen (the HTTP stack is slow to import).
 COMMANDS = {
@@ -36,11 +38,23 @@ def program_name() -> str:
     return "freshsales-mapper" if called.startswith("freshsales-mapper") else "python -m freshsales_mapper"
 
 
+class ShowVersion(argparse.Action):
+    """``--version``: ours, and the rudder-transformer commit the tables and semantics follow (unwrapped)."""
+
+    def __init__(self, option_strings: list[str], dest: str, **_: object):
+        super().__init__(option_strings, dest, nargs=0, help="show the version and the upstream commit, then exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        print(f"{parser.prog} {__version__}\nmapping tables and semantics: rudder-transformer {UPSTREAM_COMMIT}")
+        parser.exit()
+
+
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=program_name(),
         description="See, check and send what RudderStack sends to Freshsales.",
     )
+    parser.add_argument("--version", action=ShowVersion)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     chosen = next((a for a in argv or [] if not a.startswith("-")), None)
     for name, (module_name, help_text) in COMMANDS.items():

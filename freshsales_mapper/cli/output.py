@@ -19,8 +19,8 @@ import orjson
 
 from freshsales_mapper.cli.common import json_bytes
 from freshsales_mapper.engine.plan import FieldTrace, LookupStep, Placeholder, TransformResult
+from freshsales_mapper.engine.vocabulary import FieldStatus
 
-PASSED_OVER = ("missing", "null", "empty", "nan")
 VALUE_WIDTH = 28  # longer values are cut in the table; the JSON view has them whole
 
 
@@ -129,14 +129,13 @@ def one_line(text: str) -> str:
 
 def why(trace: FieldTrace) -> str:
     notes = [one_line(w) for w in trace.warnings]
-    status = word(trace.status)
-    if status == "missing-required":
+    if trace.status is FieldStatus.MISSING_REQUIRED:
         notes.insert(0, f"required, and nothing usable in {trace.sources}")
-    elif status == "used":
+    elif trace.status is FieldStatus.USED:
         notes.insert(0, "read to find the record, not sent as a field")
-    elif status == "unset":
+    elif trace.status is FieldStatus.UNSET:
         notes.insert(0, f"no value in {trace.sources}")
-    passed = [f"{c.path} ({word(c.outcome)})" for c in trace.candidates if word(c.outcome) in PASSED_OVER and c.found]
+    passed = [f"{c.path} ({word(c.outcome)})" for c in trace.candidates if c.outcome.passed_over and c.found]
     if passed and trace.winner:
         notes.append("passed over: " + ", ".join(passed))
     if isinstance(trace.sent, Placeholder):
@@ -172,8 +171,8 @@ def explain_text(result: TransformResult, location: str, width: int | None = Non
                               subsequent_indent="    "),
                 textwrap.fill(f"how to fix it: {one_line(error.fix)}", width, initial_indent="  ",
                               subsequent_indent="    ")]
-    shown = [t for t in result.fields if word(t.status) != "unset"]
-    unset = [t for t in result.fields if word(t.status) == "unset"]
+    shown = [t for t in result.fields if t.status is not FieldStatus.UNSET]
+    unset = [t for t in result.fields if t.status is FieldStatus.UNSET]
     if shown:
         rows, section = [], None
         for t in shown:
