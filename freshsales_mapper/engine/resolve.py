@@ -194,7 +194,8 @@ def trace_field(spec: FieldSpec, pick: Pick, value: Any, final: Any) -> FieldTra
         elif raw is not None and raw is not UNDEFINED and raw != "":
             trace.status = FieldStatus.DROPPED
     if spec.coerce is not None and raw is not None and raw is not UNDEFINED:
-        trace.steps.append(ValueStep(ValueStepKind.COERCE, raw, js_json_value(value), spec.coerce))
+        how = "JavaScript Number()" if spec.coerce == "toNumber" else "JavaScript parseFloat()"
+        trace.steps.append(ValueStep(ValueStepKind.COERCE, raw, js_json_value(value), how))
     trace.warnings.extend(_coercion_warnings(spec, raw, value, sent))
     trace.warnings.extend(_shadowed_warnings(spec, candidates, raw, winner))
     return trace
