@@ -1,33 +1,49 @@
 """Large batches rendered on several cores come out exactly as in one process, in input order."""
 
+import io
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-from freshsales_mapper.cli.parallel import rendered_in_order
+from freshsales_mapper.cli.parallel import EntrySink, write_in_order
 from freshsales_mapper.sample_generator import generate_events, processor_items
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def render_numbers(part, sink):
+    for number in part:
+        sink.entry(str(number).encode())
+
+
+def written(items, render, jobs) -> bytes:
+    stream = io.BytesIO()
+    write_in_order(items, render, jobs, EntrySink(stream, b","))
+    return stream.getvalue()
+
+
 def test_slices_come_back_in_order():
-    items = list(range(10))
-    parts = list(rendered_in_order(items, lambda part: ",".join(map(str, part)).encode(), jobs=3))
-    assert b",".join(parts) == b"0,1,2,3,4,5,6,7,8,9"
-    assert len(parts) == 3
+    assert written(list(range(10)), render_numbers, jobs=3) == b"0,1,2,3,4,5,6,7,8,9"
+
+
+def test_empty_slices_add_no_separator():
+    def odd_only(part, sink):
+        render_numbers([n for n in part if n % 2], sink)
+
+    assert written([0, 2, 1, 4, 6, 8, 3], odd_only, jobs=3) == b"1,3"
 
 
 def test_a_child_that_fails_has_its_slice_rendered_here():
     parent = os.getpid()
 
-    def render(part):
+    def render(part, sink):
         if os.getpid() != parent:
             raise RuntimeError("this child breaks")
-        return ",".join(map(str, part)).encode()
+        render_numbers(part, sink)
 
-    assert b",".join(rendered_in_order(list(range(7)), render, jobs=2)) == b"0,1,2,3,4,5,6"
+    assert written(list(range(7)), render, jobs=2) == b"0,1,2,3,4,5,6"
 
 
 def test_cli_output_is_identical_with_one_or_several_processes(tmp_path):

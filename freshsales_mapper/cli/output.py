@@ -12,7 +12,7 @@ import enum
 import json
 import shutil
 import textwrap
-from collections.abc import Iterable
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -65,23 +65,21 @@ def indented_json_bytes(value: Any) -> bytes:
         return json.dumps(value, indent=2, ensure_ascii=False).encode("utf-8")
 
 
-def json_array_part(entries: Iterable[Any], style: Style) -> bytes:
-    """Array members for one slice of the input, to be joined by :func:`join_json_array`."""
+def json_array_member(style: Style) -> Callable[[Any], bytes]:
+    """How one entry is written as a member of the output array."""
     if style is Style.PRETTY_JSON:
         # JSON text never holds a raw newline inside a string, so indenting line by line is safe.
-        return b",\n".join(b"  " + indented_json_bytes(e).replace(b"\n", b"\n  ") for e in entries)
-    return b",".join(json_bytes(e) for e in entries)
+        return lambda entry: b"  " + indented_json_bytes(entry).replace(b"\n", b"\n  ")
+    return json_bytes
 
 
-def join_json_array(parts: Iterable[bytes], style: Style) -> bytes:
-    members = [part for part in parts if part]
+def output_frame(style: Style, separator: str) -> tuple[bytes, bytes, bytes, bytes]:
+    """(opening, between entries, closing, the whole output when there is no entry) for a style."""
+    if style in (Style.SHELL, Style.TABLE):
+        return b"", separator.encode(), b"", b""
     if style is Style.PRETTY_JSON:
-        return b"[\n" + b",\n".join(members) + b"\n]\n" if members else b"[]\n"
-    return b"[" + b",".join(members) + b"]\n"
-
-
-def join_text(parts: Iterable[bytes], separator: bytes) -> bytes:
-    return separator.join(part for part in parts if part)
+        return b"[\n", b",\n", b"\n]\n", b"[]\n"
+    return b"[", b",", b"]\n", b"[]\n"
 
 
 def word(value: Any) -> str:

@@ -1,16 +1,21 @@
-"""Rendering a large batch on several cores, in input order, for the CLI.
+"""Rendering a large batch on several cores, in input order, streamed to the output.
 
 Transforming is pure (offline and replay resolvers keep no state), so a forked child can render a
-contiguous slice of the batch to bytes while the parent renders the first slice; the parent then
-writes the slices in order. A child that fails for any reason has its slice rendered again in the
-parent, so the output never depends on whether the fork worked.
+contiguous slice of the batch while the parent renders the first slice. Every slice is written as
+it is rendered, entry by entry, never held whole in memory: the parent's own slice straight to the
+output, each child's to an anonymous temporary file (unlinked from the start, so nothing is left
+behind even if a process is killed) that the parent then copies out in order. A child that fails for
+any reason has its slice rendered again in the parent, so the output never depends on whether the
+fork worked.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+import shutil
+import tempfile
+from collections.abc import Callable, Sequence
+from typing import Any, BinaryIO
 
 PARALLEL_FROM = 2000  # events; below this the forks cost more than they save
 
@@ -21,44 +26,74 @@ def default_jobs(count: int) -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 
 
-def rendered_in_order(items: Sequence[Any], render: Callable[[Sequence[Any]], bytes], jobs: int) -> Iterator[bytes]:
-    """``render`` of each slice of ``items``, in order; slices after the first rendered in children."""
+class EntrySink:
+    """Writes entries to a binary stream with a separator between them; knows whether it wrote any."""
+
+    def __init__(self, stream: BinaryIO, separator: bytes):
+        self.stream, self.separator, self.written = stream, separator, False
+
+    def entry(self, data: bytes) -> None:
+        if self.written:
+            self.stream.write(self.separator)
+        self.stream.write(data)
+        self.written = True
+
+    def block(self, source: BinaryIO) -> None:
+        """Append entries another sink wrote (already separated among themselves) from a file."""
+        source.seek(0, os.SEEK_END)
+        if not source.tell():
+            return
+        source.seek(0)
+        if self.written:
+            self.stream.write(self.separator)
+        shutil.copyfileobj(source, self.stream, 1 << 20)
+        self.written = True
+
+
+Render = Callable[[Sequence[Any], EntrySink], None]
+
+
+def write_in_order(items: Sequence[Any], render: Render, jobs: int, sink: EntrySink) -> None:
+    """``render`` each slice of ``items`` into ``sink``, in order; slices after the first in children."""
+    if not items:
+        return
     size = -(-len(items) // max(jobs, 1))
-    slices = [items[start:start + size] for start in range(0, len(items), size)] if items else []
-    children = [_Child(part, render) for part in slices[1:]]
-    if slices:
-        yield render(slices[0])
+    slices = [items[start:start + size] for start in range(0, len(items), size)]
+    children = [_Child(part, render, sink.separator) for part in slices[1:]]
+    render(slices[0], sink)
     for child, part in zip(children, slices[1:], strict=True):
-        rendered = child.result()
-        yield rendered if rendered is not None else render(part)
+        if not child.finish_into(sink):
+            render(part, sink)
 
 
 class _Child:
-    """One forked child rendering one slice; ``result()`` is None if it did not deliver."""
+    """One forked child rendering one slice into a temporary file."""
 
-    def __init__(self, part: Sequence[Any], render: Callable[[Sequence[Any]], bytes]):
-        self.pid = None
+    def __init__(self, part: Sequence[Any], render: Render, separator: bytes):
+        self.pid: int | None = None
+        # Closed in finish_into, after the child wrote it; unlinked already, so never left on disk.
+        self.spool = tempfile.TemporaryFile(prefix="freshsales-transform-")  # noqa: SIM115
         try:
-            read, write = os.pipe()
             self.pid = os.fork()
         except OSError:
+            self.spool.close()
             return
-        if self.pid == 0:  # the child: render, hand the bytes over, leave without running cleanups
+        if self.pid == 0:  # the child: render, then leave without running the parent's cleanups
             code = 1
             try:
-                os.close(read)
-                with os.fdopen(write, "wb") as out:
-                    out.write(render(part))
+                render(part, EntrySink(self.spool, separator))
+                self.spool.flush()
                 code = 0
             finally:
                 os._exit(code)
-        os.close(write)
-        self.read = read
 
-    def result(self) -> bytes | None:
+    def finish_into(self, sink: EntrySink) -> bool:
+        """Wait for the child and copy its slice into ``sink``; False if it did not deliver."""
         if self.pid is None:
-            return None
-        with os.fdopen(self.read, "rb") as pipe:
-            data = pipe.read()
-        _, status = os.waitpid(self.pid, 0)
-        return data if status == 0 else None
+            return False
+        with self.spool:
+            _, status = os.waitpid(self.pid, 0)
+            if status != 0:
+                return False
+            sink.block(self.spool)
+        return True

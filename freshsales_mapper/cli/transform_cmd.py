@@ -9,7 +9,7 @@ import shutil
 import sys
 from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import Any, BinaryIO
 
 from freshsales_mapper.cli.common import EXIT_OK, InputProblem, add_input_arguments, input_error_item, read_entries
 from freshsales_mapper.cli.output import (
@@ -17,13 +17,12 @@ from freshsales_mapper.cli.output import (
     add_output_arguments,
     choose_style,
     explain_text,
-    join_json_array,
-    join_text,
-    json_array_part,
+    json_array_member,
+    output_frame,
     problem_text,
     shell_text,
 )
-from freshsales_mapper.cli.parallel import default_jobs, rendered_in_order
+from freshsales_mapper.cli.parallel import EntrySink, default_jobs, write_in_order
 from freshsales_mapper.engine.jsvalue import UNDEFINED
 from freshsales_mapper.engine.plan import TransformResult
 from freshsales_mapper.engine.resolvers import OfflineResolver, ReplayResolver, Resolver
@@ -77,21 +76,41 @@ def run(args: argparse.Namespace) -> int:
         metadata = item.metadata if not item.processor or item.metadata is not None else UNDEFINED
         return transform_event(item.message, item.destination, resolver, trace=trace, metadata=metadata)
 
-    def render_slice(part: list[EventInput | InputError]) -> bytes:
-        if style in (Style.SHELL, Style.TABLE):
-            return separator.join(problem_text(item, style) if isinstance(item, InputError)
-                                  else render(transformed(item), item) for item in part).encode("utf-8")
-        return json_array_part((entry for item in part
-                                for entry in ([input_error_item(item)] if isinstance(item, InputError)
-                                              else render(transformed(item), item))), style)
+    text = style in (Style.SHELL, Style.TABLE)
+    member = None if text else json_array_member(style)
+
+    def render_slice(part: list[EventInput | InputError], sink: EntrySink) -> None:
+        # One event at a time, written as soon as it is rendered: memory follows one event, not the batch.
+        for item in part:
+            if text:
+                shown = problem_text(item, style) if isinstance(item, InputError) else render(transformed(item), item)
+                sink.entry(shown.encode("utf-8"))
+            else:
+                entries = [input_error_item(item)] if isinstance(item, InputError) else render(transformed(item), item)
+                for entry in entries:
+                    sink.entry(member(entry))
 
     jobs = args.jobs or default_jobs(len(items))
-    parts = rendered_in_order(items, render_slice, jobs)
     out = sys.stdout.buffer
-    text_output = style in (Style.SHELL, Style.TABLE)
-    out.write(join_text(parts, separator.encode()) if text_output else join_json_array(parts, style))
+    opening, between, closing, empty = output_frame(style, separator)
+    sink = EntrySink(_Opening(out, opening), between)
+    write_in_order(items, render_slice, jobs, sink)
+    out.write(closing if sink.written else empty)
     out.flush()
     return EXIT_OK
+
+
+class _Opening:
+    """A stream that writes ``opening`` before its first bytes (so an empty output can differ)."""
+
+    def __init__(self, stream: BinaryIO, opening: bytes):
+        self.stream, self.opening = stream, opening
+
+    def write(self, data: bytes) -> int:
+        if self.opening:
+            self.stream.write(self.opening)
+            self.opening = b""
+        return self.stream.write(data)
 
 
 def _renderer(args: argparse.Namespace, style: Style) -> Callable[[TransformResult, EventInput], Any]:
