@@ -130,6 +130,7 @@ def test_an_ndjson_line_that_is_not_utf8_is_its_own_error_and_the_others_are_rea
     lines.insert(10, latin1_line(10))
     parsed = parse_events_text(decode_utf8(b"\n".join(lines)))
     assert len(parsed.items) == GOOD_LINES
+    assert [type(e).__name__ for e in parsed.in_order()[9:12]] == ["EventInput", "InputError", "EventInput"]
     [error] = parsed.errors
     assert (error.line, error.column) == (11, latin1_line(10).index(b"\xe9") + 1)
     assert "byte 0xE9 is not UTF-8 text" in str(error) and "line 11" in str(error)
@@ -140,6 +141,7 @@ def test_an_array_element_that_is_not_utf8_is_its_own_error_with_its_json_path()
     parsed = parse_events_text(decode_utf8(body))
     assert [i.message["userId"] for i in parsed.items] == ["u0", "u2"]
     assert [i.index for i in parsed.items] == [0, 1]
+    assert [type(e).__name__ for e in parsed.in_order()] == ["EventInput", "InputError", "EventInput"]
     [error] = parsed.errors
     assert error.path == "$.traits.first_name" and error.line == 3 and "item [1]" in str(error)
 
@@ -160,11 +162,14 @@ def test_a_csv_row_that_is_not_utf8_is_its_own_error():
 
 @pytest.mark.parametrize("stdin", [False, True], ids=["file", "stdin"])
 def test_the_cli_points_at_the_bad_byte_from_a_file_and_from_stdin_alike(tmp_path, stdin):
-    data = b"\n".join([*(line.encode() for line in good_lines(5)), latin1_line(5)])
+    data = b"\n".join([*(line.encode() for line in good_lines(3)), latin1_line(3), good_lines(5)[4].encode()])
     done = transform_cli(data, stdin=stdin, tmp_path=tmp_path)
-    err = done.stderr.decode()
-    assert "line 6, column" in err and "byte 0xE9 is not UTF-8 text" in err, err
-    assert "Traceback" not in err and "Jos\\udce9" not in done.stdout.decode()
+    assert done.returncode == 0 and b"Traceback" not in done.stderr, done.stderr.decode()
+    answers = json.loads(done.stdout)
+    assert [a.get("input") for a in answers] == ["line 1", "line 2", "line 3", None, "line 5"]  # in input order
+    column = latin1_line(3).index(b"\xe9") + 1
+    assert answers[3]["error"] == f"line 4, column {column}: byte 0xE9 is not UTF-8 text; save the file as UTF-8"
+    assert answers[3]["statusCode"] == 400 and "udce9" not in done.stdout.decode()
 
 
 # ---- a CSV header thousands of parts deep --------------------------------------------------------

@@ -23,6 +23,7 @@ from typing import Any
 
 from freshsales_mapper.inputs.model import (
     BOM,
+    PROCESSOR_KEYS,
     UNDECODABLE,
     EventInput,
     InputError,
@@ -152,10 +153,7 @@ def _parse_with_undecodable(text: str, source: str) -> ParsedInput:
             line, column = line_and_column(text, offset)
             bad.setdefault(line, InputError(undecodable_problem(text[offset]), line, column, None,
                                             f"line {line}, column {column}"))
-        parsed = _parsed(iter_ndjson_lines(["" if n in bad else line for n, line in enumerate(lines, 1)]),
-                         "ndjson", source)
-        parsed.errors = sorted([*parsed.errors, *bad.values()], key=lambda e: e.line or 0)
-        return parsed
+        return _parsed(_ndjson_entries_except(lines, bad), "ndjson", source)
     parsed = _parse_events_text(text, source)
     if parsed.errors and not parsed.items:  # a document that does not parse: say so if a bad byte broke it
         errors = []
@@ -167,26 +165,38 @@ def _parse_with_undecodable(text: str, source: str) -> ParsedInput:
         parsed.errors = errors
         return parsed
     # One document: the events holding bad bytes, in text order, hold the bad bytes in text order.
-    kept: list[EventInput] = []
+    entries: list[EventInput | InputError] = []
     pending = iter(offsets)
-    for item in parsed.items:
-        found = list(undecodable_strings([item.message, item.destination, item.metadata]))
+    counter = itertools.count()
+    for entry in parsed.in_order():
+        found = [] if type(entry) is not EventInput else list(
+            undecodable_strings([entry.message, entry.destination, entry.metadata]))
         if not found:
-            item.index = len(kept)
-            kept.append(item)
+            if type(entry) is EventInput:
+                entry.index = next(counter)
+            entries.append(entry)
             continue
         (part, *path), first = found[0]
-        if item.destination is not None:  # a processor request: the path starts at the request
-            path = [("message", "destination", "metadata")[part], *path]
+        if entry.destination is not None or entry.processor:  # a processor request: paths start at the request
+            path = [PROCESSOR_KEYS[part], *path]
         offset = next(pending, None)
         line, column = line_and_column(text, offset) if offset is not None else (None, None)
         for _ in range(sum(len(UNDECODABLE.findall(string)) for _, string in found) - 1):
             next(pending, None)
-        where = item.location + (f", line {line}, column {column}" if line else "")
+        where = entry.location + (f", line {line}, column {column}" if line else "")
         character = UNDECODABLE.search(first).group()
-        parsed.errors.append(InputError(undecodable_problem(character), line, column, json_path(path), where))
-    parsed.items = kept
-    return parsed
+        entries.append(InputError(undecodable_problem(character), line, column, json_path(path), where))
+    return _parsed(entries, parsed.format, source)
+
+
+def _ndjson_entries_except(lines: list[str], bad: dict[int, InputError]) -> Iterator[EventInput | InputError]:
+    """iter_ndjson_lines, with the lines in ``bad`` answered by their error instead of being parsed."""
+    counter = itertools.count()
+    for number, line in enumerate(lines, 1):
+        if number in bad:
+            yield bad[number]
+        elif line and not line.isspace():
+            yield from _line_entries(number, line, counter)
 
 
 def _offset_of(text: str, line: int | None, column: int | None) -> int | None:
