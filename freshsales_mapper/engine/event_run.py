@@ -8,6 +8,7 @@ from freshsales_mapper.engine.errors import crash_error, network_error, network_
 from freshsales_mapper.engine.jsvalue import (
     UNDEFINED,
     MessageReader,
+    display_string,
     js_json_value,
     js_string,
     strict_equal,
@@ -130,7 +131,7 @@ class EventRun:
 
         RudderStack answers a failed GET with ``failure`` and a reply without the list with ``bad_list``.
         """
-        status, response = self.call(f"find the {label} named {js_string(name)}", lookup, "GET", path, None,
+        status, response = self.call(f"find the {label} named {display_string(name)}", lookup, "GET", path, None,
                                      writes=False, name=name)
         if status != 200:
             raise_network(failure, status, response)
@@ -145,7 +146,7 @@ class EventRun:
         return UNDEFINED
 
     def emit(self, path: str, body: dict, freshsales_event: str) -> FinalRequest:
-        return FinalRequest(HttpRequest("POST", self.url(path), self.headers(), body), freshsales_event)
+        return FinalRequest(HttpRequest("POST", self.url(path), self.headers(), js_json_value(body)), freshsales_event)
 
 
 def prop(value: Any, key: str) -> Any:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from decimal import Decimal
 from typing import Any
 
@@ -27,6 +28,23 @@ class _Undefined:
 
 
 UNDEFINED: Any = _Undefined()
+
+# RudderStack reads values nested thousands of levels deep (JSON.parse and V8 manage about 4,000 levels of
+# its own recursion, more in loops); the stdlib json and this engine recurse once per level, so Python's
+# default limit of 1,000 would lose such events. 10,000 levels must work; the C parser's stack use per
+# level is small enough for this limit even in a worker thread with the default 8 MB stack.
+DEEPEST_VALUE = 20_000
+_RECURSION_LIMIT = DEEPEST_VALUE + 2_000
+
+
+def allow_deep_values() -> None:
+    """Raise Python's recursion limit (once, never lowering it) so deeply nested JSON values work."""
+    if sys.getrecursionlimit() < _RECURSION_LIMIT:
+        sys.setrecursionlimit(_RECURSION_LIMIT)
+
+
+class JsTypeError(TypeError):
+    """A TypeError JavaScript would throw here (RudderStack answers 500); ``str()`` is its text."""
 
 # ECMAScript WhiteSpace + LineTerminator: what String.prototype.trim, Number() and /\s/ skip.
 JS_WHITESPACE = "\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
@@ -258,8 +276,37 @@ def js_string(value: Any) -> str:
     if is_number(value):
         return js_number_string(value)
     if isinstance(value, list):
-        return ",".join("" if v is None or v is UNDEFINED else js_string(v) for v in value)
+        return _joined(value)
+    if "toString" in value:  # ToPrimitive finds an own toString that is not a function, nor is valueOf's result
+        raise JsTypeError("Cannot convert object to primitive value")
     return "[object Object]"
+
+
+def _joined(array: list) -> str:
+    """``Array.prototype.join(",")``, nested arrays included, as a loop."""
+    out: list[str] = []
+    stack: list[tuple[list, int]] = [(array, 0)]
+    while stack:
+        current, index = stack.pop()
+        if index >= len(current):
+            continue
+        if index:
+            out.append(",")
+        stack.append((current, index + 1))
+        element = current[index]
+        if isinstance(element, list):
+            stack.append((element, 0))
+        elif element is not None and element is not UNDEFINED:
+            out.append(js_string(element))
+    return "".join(out)
+
+
+def display_string(value: Any) -> str:
+    """``String(x)`` for messages we write ourselves, where JavaScript's TypeError must not escape."""
+    try:
+        return js_string(value)
+    except JsTypeError:
+        return "[object with its own toString]"
 
 
 # --- coercions -----------------------------------------------------------------------------------

@@ -136,14 +136,15 @@ def construct_payload(reader: MessageReader, specs: tuple[FieldSpec, ...], trace
                 payload[spec.dest] = value
         else:
             sent = value is not None and value is not UNDEFINED and is_set(value)
-            if sent:
-                payload[spec.dest] = js_json_value(value)
+            if sent:  # kept as JavaScript holds it (Infinity, 2^53+ integers); emit() makes it JSON
+                payload[spec.dest] = value
         flattened = None
         if spec.flatten and sent and truthy(payload[spec.dest]):
             flattened = flatten_step(payload[spec.dest])
             payload[spec.dest] = flattened.after
         if traces is not None:
-            trace = trace_field(spec, pick, value, payload.get(spec.dest, UNDEFINED))
+            final = payload.get(spec.dest, UNDEFINED)
+            trace = trace_field(spec, pick, value, final if final is UNDEFINED else js_json_value(final))
             if flattened is not None:
                 trace.steps.append(flattened)
                 trace.warnings.append(flattened.note)

@@ -18,7 +18,15 @@ from freshsales_mapper.engine.errors import (
     network_instrumentation_error,
 )
 from freshsales_mapper.engine.event_run import ACCOUNT_UPSERT, CONTACT_UPSERT, EventRun, prop, raise_network
-from freshsales_mapper.engine.jsvalue import UNDEFINED, js_json_value, js_string, truthy
+from freshsales_mapper.engine.jsvalue import (
+    UNDEFINED,
+    JsTypeError,
+    allow_deep_values,
+    display_string,
+    js_json_value,
+    js_string,
+    truthy,
+)
 from freshsales_mapper.engine.plan import FinalRequest, TransformResult
 from freshsales_mapper.engine.resolvers import Resolver
 from freshsales_mapper.engine.route import RouteNote, route_item
@@ -38,6 +46,7 @@ def transform_event(message: Any, destination: Any, resolver: Resolver, *, trace
     ``UNDEFINED`` stands for a key the item does not have. Never raises for anything the event or settings
     contain, and never changes them.
     """
+    allow_deep_values()
     routed = route_item(message, destination, metadata)
     if routed.error is not None:
         result = TransformResult(event_type=None, route=routed.notes)
@@ -51,6 +60,8 @@ def transform_event(message: Any, destination: Any, resolver: Resolver, *, trace
         run.result.steps.extend(finals)
     except RudderError as err:
         run.result.error = explain(err)
+    except JsTypeError as err:  # String()/Number() of an object with its own toString key
+        run.result.error = explain(crash_error(str(err)))
     if trace:
         run.result.notes.extend(settings_notes(destination))
         if isinstance(message, dict):
@@ -82,11 +93,11 @@ def settings_notes(destination: Any) -> list[str]:
     notes = []
     domain = config.get("domain", UNDEFINED)
     if not isinstance(domain, str) or "." not in domain or "/" in domain or ":" in domain:
-        notes.append(f"RudderStack uses the domain setting as is (https://{js_string(domain)}/crm/...). The docs "
+        notes.append(f"RudderStack uses the domain setting as is (https://{display_string(domain)}/crm/...). The docs "
                      "call it the subdomain, but the code needs the full host, e.g. acme.myfreshworks.com.")
     if not truthy(config.get("apiKey", UNDEFINED)):
         notes.append(f"There is no API key: RudderStack would send 'Authorization: Token token="
-                     f"{js_string(config.get('apiKey', UNDEFINED))}'.")
+                     f"{display_string(config.get('apiKey', UNDEFINED))}'.")
     return notes
 
 

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from freshsales_mapper.engine.jsvalue import UNDEFINED
+from freshsales_mapper.engine.jsvalue import UNDEFINED, allow_deep_values
 
 BOM = "\ufeff"
 PROCESSOR_KEYS = ("message", "destination", "metadata")
@@ -110,6 +110,7 @@ _CONSTANT_OR_STRING = re.compile(r'"(?:[^"\\]|\\.)*"|(-?Infinity|NaN)')
 
 def decode_json(text: str) -> tuple[Any, tuple[int, str] | None]:
     """(value, None) or (None, (offset of the problem in ``text``, what is wrong))."""
+    allow_deep_values()
     try:
         try:
             return _STRICT_DECODER.decode(text), None
