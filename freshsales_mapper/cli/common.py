@@ -65,6 +65,8 @@ def read_entries(args: argparse.Namespace) -> list[EventInput | InputError]:
     if parsed.errors and not parsed.items:
         raise InputProblem("\n".join(f"{source}: {e}" for e in parsed.errors))
     entries = parsed.in_order()
+    for problem in parsed.errors:  # also answered in place, by an error item naming the same spot
+        print(f"{source}: {problem}", file=sys.stderr)
     bare = [item for item in parsed.items if item.bare]
     if bare:
         try:
@@ -84,12 +86,8 @@ _NO_SETTINGS = "a bare message (no destination settings): give --domain and --ap
 
 
 def read_events(args: argparse.Namespace) -> list[EventInput]:
-    """The events of the input; an unreadable line is reported on stderr and left out."""
-    entries = read_entries(args)
-    for entry in entries:
-        if isinstance(entry, InputError):
-            print(f"{'stdin' if args.input == '-' else args.input}: skipped {entry}", file=sys.stderr)
-    return [entry for entry in entries if isinstance(entry, EventInput)]
+    """The events of the input; an unreadable line is reported on stderr (by read_entries) and left out."""
+    return [entry for entry in read_entries(args) if isinstance(entry, EventInput)]
 
 
 def input_error_item(problem: InputError) -> dict:
