@@ -17,7 +17,7 @@ DEV_HASH := $(shell cat requirements.txt requirements-dev.txt | sha256sum | cut 
 RUN_STAMP := $(VENV)/.installed-run-$(RUN_HASH)
 DEV_STAMP := $(VENV)/.installed-dev-$(DEV_HASH)
 
-.PHONY: install install-dev venv browser run test lint conformance bench clean-venv
+.PHONY: install install-dev venv browser run test lint conformance bench clean-venv which-python
 
 venv: $(PY)
 
@@ -73,3 +73,7 @@ bench: install-dev
 
 clean-venv:
 	rm -rf $(VENV)
+
+# The interpreter .venv is (or would be) made from.
+which-python:
+	@echo $(PYTHON)
