@@ -27,7 +27,8 @@ class SendJob:
     total: int
     runs: int = 0
     done: int = 0
-    outcomes: list[EventOutcome] = field(default_factory=list)
+    outcomes: list[EventOutcome] = field(default_factory=list)  # this run's, as they come
+    earlier: dict[int, EventOutcome] = field(default_factory=dict)  # by event index, from the runs before
     error: str | None = None  # the run stopped before every event had an outcome
     notices: list[str] = field(default_factory=list)  # waits and retries announced while sending
     started_at: float = 0.0
@@ -65,6 +66,7 @@ class SendJob:
             if self.running:
                 return
             self.runs += 1
+            self.earlier.update({o.index: o for o in self.outcomes})
             self.done, self.outcomes, self.error, self.notices = 0, [], None, []
             self.started_at, self.finished_at = time.monotonic(), 0.0
             self._thread = threading.Thread(target=self._run, args=(items, make_client, resend_unknown),
@@ -79,6 +81,12 @@ class SendJob:
     def snapshot(self) -> tuple[int, list[EventOutcome]]:
         with self._lock:
             return self.done, list(self.outcomes)
+
+    def latest(self) -> list[EventOutcome]:
+        """Each event's latest outcome across runs, by position: totals that do not restart with a resumed run."""
+        with self._lock:
+            merged = {**self.earlier, **{o.index: o for o in self.outcomes}}
+        return [merged[index] for index in sorted(merged)]
 
     def _progress(self, done: int, _total: int, outcome: EventOutcome) -> None:
         with self._lock:

@@ -36,6 +36,14 @@ OUTCOME_PICK = "send_outcome_pick"
 RESEND_UNKNOWN = "send_resend_unknown"
 POLL_SECONDS = 0.2
 STATUS_ORDER = tuple(SendOutcome)
+STATUS_MEANING = {
+    "delivered": "Freshsales accepted every request for the event",
+    "failed": "Freshsales refused a request or could not be reached; resume to send it again",
+    "unknown": "a request went out but no answer came back; check Freshsales, then use Resend unknown",
+    "skipped": "RudderStack would not send it (the reason says why); nothing was sent",
+}
+OUTCOME_FILTER = "send_outcome_filter"
+METRIC_PX = 144
 
 
 def _temp_dir() -> str:
@@ -102,7 +110,7 @@ def render(bundle: InputBundle, settings: Settings) -> None:
             st.info(f"Another send is running in this session ({other.done} of {other.total} event(s) done); this "
                     "batch can be sent when it ends.", icon=":material/hourglass_top:")
             st.button("Check again", key="send_check_again")
-        label = f"Send {count} event(s)" if job is None or job.complete else f"Resume sending ({job.total} event(s))"
+        label = f"Send {count} event(s)" if job is None or job.complete else resume_label(job)
         clicked = st.button(label, key=state.SEND_BUTTON, type="primary",
                             disabled=bool(blocker) or not confirmed or busy)
         again = st.session_state.pop(START_AGAIN, None) == batch_id
@@ -170,33 +178,60 @@ def _follow(job: SendJob) -> None:
     bar.progress(1.0, text=f"Finished: {job.total} event(s)")
 
 
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def resume_label(job: SendJob) -> str:
+    """What the resume button will send: "Resume: 3 failed events" (delivered ones are never resent)."""
+    latest = job.latest()
+    failed = sum(1 for o in latest if o.status == SendOutcome.FAILED)
+    unsent = job.total - len(latest)
+    parts = ([_plural(failed, "failed event")] if failed else []) + ([f"{unsent} not sent yet"] if unsent else [])
+    return "Resume: " + (" and ".join(parts) if parts else _plural(job.total, "event"))
+
+
 def _show(job: SendJob) -> None:
-    done, outcomes = job.snapshot()
+    _, this_run = job.snapshot()
+    latest = job.latest()
     if job.error:
-        st.error(f"The send stopped after {done} of {job.total} event(s): {job.error}. Click the button again to "
-                 "resume; delivered events are not resent.", icon=":material/error:")
-    if not outcomes:
+        st.error(f"The send stopped after {len(this_run)} of {job.total} event(s): {job.error}. Click "
+                 f"**{resume_label(job)}** to go on; delivered events are not resent.", icon=":material/error:")
+    if not latest:
         return
-    st.progress(min(len(outcomes) / max(job.total, 1), 1.0),
-                text=f"{len(outcomes)} of {job.total} event(s) have an outcome")
-    counts = {s: sum(1 for o in outcomes if o.status == s) for s in STATUS_ORDER}
-    requests = sum(1 for o in outcomes for r in o.requests if r.get("status") is not None)
-    columns = st.columns(5)
-    for column, status in zip(columns, STATUS_ORDER, strict=False):
-        column.metric(status.capitalize(), counts[status], border=True)
-    columns[4].metric("HTTP requests", requests, border=True)
+    st.progress(min(len(latest) / max(job.total, 1), 1.0),
+                text=f"{len(latest)} of {job.total} event(s) have an outcome")
+    counts = {s: sum(1 for o in latest if o.status == s) for s in STATUS_ORDER}
+    requests = sum(1 for o in this_run for r in o.requests if r.get("status") is not None)
+    with st.container(horizontal=True, gap="small"):
+        for status in STATUS_ORDER:
+            st.metric(status.capitalize(), counts[status], border=True, width=METRIC_PX, help=STATUS_MEANING[status])
+        st.metric("HTTP requests", requests, border=True, width=METRIC_PX,
+                  help="Requests the last run made (lookups included); earlier runs' are not counted again.")
     seconds = max(job.finished_at - job.started_at, 0.0) if job.finished_at else 0.0
-    st.caption(f"Run {job.runs} to {job.target}" + (f", {seconds:.1f} s." if seconds else "."))
-    for line in plain_words(outcomes, resend_unknown="then use **Resend unknown** below",
-                            rerun="fix the cause and click **Resume sending** (delivered events are not sent again)"):
+    sent_now = sum(1 for o in this_run if o.requests)
+    st.caption(f"Event counts are this batch's totals across {_plural(job.runs, 'run')}. Last run (run {job.runs}) "
+               f"to {job.target}: {_plural(sent_now, 'event')} sent, {_plural(requests, 'HTTP request')}"
+               + (f", {seconds:.1f} s." if seconds else "."))
+    st.caption(" · ".join(f"**{s}**: {STATUS_MEANING[s]}" for s in STATUS_ORDER))
+    for line in plain_words(latest, resend_unknown="then use **Resend unknown** below",
+                            rerun=f"fix the cause and click **{resume_label(job)}** (delivered events are not sent "
+                                  "again)"):
         st.warning(line[:1].upper() + line[1:] + ".", icon=":material/help:" if "unknown" in line
                    else ":material/replay:")
     if job.notices:
         with st.expander(f"While sending: {len(job.notices)} wait(s) and retries"):
             st.text("\n".join(job.notices[-50:]))
-    st.dataframe(_outcome_frame(outcomes), hide_index=True, height=min(36 * (len(outcomes) + 1), 320),
-                 column_config={"reason": st.column_config.TextColumn("reason", width="large")})
-    _responses(outcomes)
+    present = [s for s in STATUS_ORDER if counts[s]]
+    picked = st.pills("Show outcomes", present, selection_mode="multi", key=OUTCOME_FILTER,
+                      help="Filter the table by outcome; none picked shows every event.")
+    shown = [o for o in latest if not picked or o.status in picked]
+    st.dataframe(outcome_frame(shown), hide_index=True, height=min(36 * (len(shown) + 1), 320),
+                 column_config={"#": st.column_config.NumberColumn("#", width=40),
+                                "status": st.column_config.TextColumn("status", width=80),
+                                "reason": st.column_config.TextColumn("reason", width="large")},
+                 column_order=("#", "status", "reason", "HTTP", "record id", "input"))
+    _responses(latest)
 
 
 def _sandbox_records() -> None:
@@ -218,22 +253,31 @@ def _records_frame(records: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows).astype("object")
 
 
-def _outcome_frame(outcomes: list) -> pd.DataFrame:
+def shown_reason(outcome) -> str:
+    if outcome.reason:
+        return outcome.reason
+    if outcome.status == "delivered":
+        return "Freshsales accepted it" + (f" (record {outcome.record_id})" if outcome.record_id is not None else "")
+    return STATUS_MEANING[outcome.status]
+
+
+def outcome_frame(outcomes: list) -> pd.DataFrame:
+    """One row per event, every cell text: a missing HTTP status or record id is blank, never "None"."""
     return pd.DataFrame({
         "#": [o.index + 1 for o in outcomes],
         "input": [o.location for o in outcomes],
         "status": [o.status for o in outcomes],
-        "HTTP": [o.http_status for o in outcomes],
-        "record id": [o.record_id for o in outcomes],
-        "reason": [o.reason for o in outcomes],
-    }).astype({"HTTP": "Int64", "record id": "Int64"})
+        "reason": [shown_reason(o) for o in outcomes],
+        "HTTP": ["" if o.http_status is None else str(o.http_status) for o in outcomes],
+        "record id": ["" if o.record_id is None else str(o.record_id) for o in outcomes],
+    }, columns=["#", "input", "status", "reason", "HTTP", "record id"])
 
 
 def _responses(outcomes: list) -> None:
-    numbers = [o.index + 1 for o in outcomes]
-    pick = st.selectbox("Freshsales' responses for event", numbers, key=OUTCOME_PICK,
-                        format_func=lambda n: f"#{n} · {outcomes[n - 1].status} · {outcomes[n - 1].location}")
-    outcome = outcomes[(pick or 1) - 1]
+    by_number = {o.index + 1: o for o in outcomes}
+    pick = st.selectbox("Freshsales' responses for event", list(by_number), key=OUTCOME_PICK,
+                        format_func=lambda n: f"#{n} · {by_number[n].status} · {by_number[n].location}")
+    outcome = by_number.get(pick) or outcomes[0]
     if not outcome.requests:
         st.caption("No HTTP request was made for this event" + (f": {outcome.reason}" if outcome.reason else "."))
     for number, request in enumerate(outcome.requests, 1):

@@ -49,9 +49,15 @@ def test_sandbox_send_delivers_and_the_records_arrive(app):
     assert found["Failed"] == "0" and int(found["HTTP requests"]) == len(server.request_log)
     outcomes = next(d.value for d in app.dataframe if "record id" in d.value.columns)
     delivered = outcomes[outcomes["status"] == "delivered"]
-    assert delivered["HTTP"].eq(200).all() and delivered["record id"].notna().all()
+    assert delivered["HTTP"].eq("200").all() and delivered["record id"].str.isdigit().all()
     assert {c["id"] for c in server.contacts()} | {a["id"] for a in server.accounts()} | {
         a["id"] for a in server.activities()} >= set(delivered["record id"].astype(int))
+    assert not outcomes.isin(["None", "nan", "<NA>"]).any().any() and outcomes["reason"].str.len().gt(0).all()
+    app.pills(key="send_outcome_filter").set_value(["skipped"])
+    app.run()
+    skipped = next(d.value for d in app.dataframe if "record id" in d.value.columns)
+    assert len(skipped) == int(found["Skipped"]) and set(skipped["status"]) == {"skipped"}
+    assert skipped["reason"].str.startswith("RudderStack rejects the event").all()
     assert "1. " in joined(app.success) and "→ HTTP 200" in joined(app.success)  # each request's answer
     assert app.get("progress")[0].proto.value == 100
     assert f"Records in the sandbox: {len(server.contacts())} contacts" in "\n".join(e.label for e in app.expander)
@@ -70,7 +76,7 @@ def test_a_second_click_does_not_send_again(app):
     app.button(key="send_again").click()
     app.run()
     assert not app.exception, app.exception
-    assert len(server.activities()) == 2 and "Run 1 to the sandbox" in joined(app.caption)
+    assert len(server.activities()) == 2 and "Last run (run 1) to the sandbox" in joined(app.caption)
 
 
 def test_a_failed_send_resumes_without_resending_what_was_delivered(app, emulator):
@@ -81,12 +87,15 @@ def test_a_failed_send_resumes_without_resending_what_was_delivered(app, emulato
     first = metrics(app)
     failed, delivered = int(first["Failed"]), int(first["Delivered"])
     assert failed > 0 and delivered > 0 and failed + delivered == 12
-    assert "Resume sending" in app.button(key="send_button").label
-    assert "fix the cause and click **Resume sending**" in joined(app.warning)
+    label = f"Resume: {failed} failed event{'s' if failed > 1 else ''}"
+    assert app.button(key="send_button").label == label
+    assert f"fix the cause and click **{label}**" in joined(app.warning)
     server.fail_rate = 0.0  # the outage is over
     posts_before = len(server.request_log)
     click_send(app)
     assert metrics(app)["Delivered"] == "12" and metrics(app)["Failed"] == "0"
+    assert int(metrics(app)["HTTP requests"]) == failed  # the last run's requests only
+    assert "totals across 2 runs. Last run (run 2)" in joined(app.caption)
     outcomes = next(d.value for d in app.dataframe if "record id" in d.value.columns)
     assert (outcomes["reason"] == "delivered in an earlier run; not resent").sum() == delivered
     assert len(server.request_log) - posts_before == failed  # one upsert per event that had failed
