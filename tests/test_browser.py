@@ -26,6 +26,9 @@ SECRET = "sk-SECRET-5d41402abc4b2a76"
 WAIT_MS = 90_000  # a slow shared machine: wait on content, generously, never on the clock
 TEXT_AREA = "Events (JSON, NDJSON or a processor request body)"
 
+ROW_PICKER_PX = 40  # the grid's selection column
+REASON_BEFORE_PX = (40, 70, 62)  # "#", status, type: the widths batch_view gives the columns before "reason"
+
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is missing (run `make browser`)"),
@@ -88,14 +91,48 @@ def browser() -> Iterator:
 
 
 @pytest.fixture
-def page(browser, server_url):
-    context = browser.new_context(viewport={"width": 1440, "height": 2000})
-    page = context.new_page()
-    page.set_default_timeout(WAIT_MS)
-    page.goto(server_url)
-    page.get_by_text("Freshsales mapper playground").first.wait_for()
-    yield page
-    context.close()
+def open_page(browser, server_url):
+    """Factory: a fresh page (its own session) at a window size, on the app or on a link into it."""
+    contexts = []
+
+    def open_at(width: int = 1440, height: int = 2000, url: str | None = None):
+        context = browser.new_context(viewport={"width": width, "height": height})
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(WAIT_MS)
+        page.goto(url or server_url)
+        page.get_by_text("Freshsales mapper playground").first.wait_for()
+        return page
+
+    yield open_at
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(open_page):
+    return open_page()
+
+
+def _no_sideways_scroll(page) -> None:
+    """Neither the document nor Streamlit's scrolling main area is wider than the window."""
+    widths = page.evaluate("""() => {
+      const main = document.querySelector('[data-testid="stMain"]');
+      return {doc: [document.documentElement.scrollWidth, document.documentElement.clientWidth],
+              main: main ? [main.scrollWidth, main.clientWidth] : [0, 0]};
+    }""")
+    assert widths["doc"][0] <= widths["doc"][1], widths
+    assert widths["main"][0] <= widths["main"][1], widths
+
+
+def _fully_in_view(page, locator) -> None:
+    """Scrolled to (as a reader scrolls down), the element sits inside the window, left to right."""
+    locator.scroll_into_view_if_needed()
+    box = locator.bounding_box()
+    viewport = page.viewport_size
+    assert box is not None and box["width"] > 0
+    assert box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"], (box, viewport)
+    assert box["y"] >= -1 and box["y"] + box["height"] <= viewport["height"] + 1, (box, viewport)  # sub-pixel
 
 
 def _paste(page, text: str) -> None:
@@ -136,6 +173,84 @@ def test_paste_the_seed_identify_event_and_see_mapping_and_request(page, tmp_pat
     target = os.environ.get("PLAYGROUND_SCREENSHOT")
     if target:
         page.screenshot(path=str(ROOT / target))
+
+
+@pytest.mark.parametrize("width", [1440, 800])
+def test_explanations_are_on_screen_without_scrolling_sideways(open_page, width):
+    page = open_page(width, 1000)
+    _paste(page, (ROOT / "sample_events" / "mistake_numeric_string_ids.json").read_text(encoding="utf-8"))
+    headline = page.get_by_text("1 request · owner_id dropped")
+    headline.wait_for()
+    _fully_in_view(page, headline)
+    dropped = page.locator(".fm-row", has=page.locator("code", has_text="owner_id")).locator(".fm-why")
+    assert "is not a number" in dropped.inner_text()
+    _fully_in_view(page, dropped)
+    empty = page.locator(".fm-row", has=page.locator("code", has_text="mobile_number")).locator(".fm-why")
+    assert empty.inner_text() == "no value: traits.mobileNumber: missing · context.traits.mobileNumber: missing"
+    _fully_in_view(page, empty)
+    _fully_in_view(page, page.get_by_text("POST https://acme.myfreshworks.com/crm/sales/api/contacts/upsert").first)
+    _no_sideways_scroll(page)
+
+    _paste(page, (ROOT / "sample_events" / "identify.json").read_text(encoding="utf-8"))
+    hint = page.locator(".fm-unmapped tr", has_text="traits.title").locator(".fm-why")
+    hint.wait_for()
+    assert "traits.jobTitle (job_title)" in hint.inner_text()
+    _fully_in_view(page, hint)
+    _no_sideways_scroll(page)
+
+
+def test_metrics_show_whole_numbers_at_800_px(open_page):
+    page = open_page(800, 1000)
+    _paste(page, (ROOT / "sample_events" / "batch_mixed.ndjson").read_text(encoding="utf-8"))
+    page.get_by_text("Every event", exact=True).wait_for()
+    values = page.locator('[data-testid="stMetricValue"]')
+    values.first.wait_for()
+    shown = values.evaluate_all("""els => els.map(e => ({text: e.innerText.trim(),
+        clipped: e.scrollWidth > e.clientWidth, right: e.getBoundingClientRect().right}))""")
+    assert len(shown) == 6, shown
+    assert shown[0]["text"] == "240", shown
+    for value in shown:
+        assert value["text"].isdigit() and not value["clipped"] and value["right"] <= 800, shown
+    # The grid paints on a canvas: the reason column starts after the row picker and the columns before it.
+    grid = page.locator('[data-testid="stDataFrame"]').last.bounding_box()
+    before = sum(REASON_BEFORE_PX)
+    assert grid is not None and grid["x"] + ROW_PICKER_PX + before + 150 <= 800, (grid, before)
+    _no_sideways_scroll(page)
+
+
+def test_try_an_example_fills_the_box_and_maps_it(page):
+    page.get_by_text("Try an example").wait_for()
+    page.get_by_role("button", name="Try an example").click()
+    page.locator(".fm-table td", has_text="from traits.email").first.wait_for()
+    assert '"amara.okafor@northwind.example.com"' in page.get_by_label(TEXT_AREA, exact=True).input_value()
+    assert page.get_by_role("button", name="Try an example").count() == 0
+    assert page.locator('[data-testid="stToolbarActions"] button', has_text="Deploy").count() == 0
+
+
+def test_a_share_link_opens_the_same_mapping_and_never_holds_the_key(open_page):
+    page = open_page()
+    key_field = page.get_by_label("API key", exact=True).and_(page.locator("input[type=password]"))
+    key_field.fill(SECRET)
+    key_field.press("Enter")
+    page.get_by_text("Key set:").wait_for()
+    _paste(page, (ROOT / "sample_events" / "mistake_numeric_string_ids.json").read_text(encoding="utf-8"))
+    page.get_by_text("1 request · owner_id dropped").wait_for()
+    page.get_by_role("button", name="Copy link").click()
+    dialog = page.get_by_role("dialog")
+    link = dialog.locator("code").first
+    link.wait_for()
+    url = link.inner_text().strip()
+    assert "?s=" in url and SECRET not in url and "2a76" not in url
+    assert SECRET not in page.content() and SECRET not in page.url
+
+    colleague = open_page(url=url)
+    colleague.get_by_text("1 request · owner_id dropped").wait_for()
+    from playwright.sync_api import expect
+
+    expect(colleague.get_by_label(TEXT_AREA, exact=True)).to_have_value(
+        (ROOT / "sample_events" / "mistake_numeric_string_ids.json").read_text(encoding="utf-8"), timeout=WAIT_MS)
+    assert colleague.get_by_text("Token token=YOUR_API_KEY").count() > 0  # the key stayed behind
+    assert SECRET not in colleague.content()
 
 
 def test_a_double_click_on_send_creates_the_sales_activity_once(page):

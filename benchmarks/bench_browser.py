@@ -1,0 +1,163 @@
+"""How long from committing a paste to seeing its new mapping, in a real headless Chromium?
+
+Starts ``streamlit run app.py`` on a free loopback port, opens the page in Debian's /usr/bin/chromium
+(playwright, never a downloaded browser) and pastes the seed identify event again and again, each time
+with a new email, committing with Ctrl+Enter as a person does. Each figure is measured inside the page:
+from the Ctrl+Enter keydown to the moment the field table shows the new email (a MutationObserver), so
+neither playwright's polling nor the Python side adds to it.
+
+Prints the first paste on a fresh page (the server imports and the page's components load on demand)
+and the median, 90th percentile and worst of the pastes after it. Target: median <= 500 ms (aim 250 ms).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+TEXT_AREA = "Events (JSON, NDJSON or a processor request body)"
+TARGET_MS, AIM_MS = 500.0, 250.0
+
+# Resolves with the ms from the last Ctrl+Enter keydown to the first time `needle` shows in the field table.
+WATCH = """needle => { window.__fmNeedle = needle; window.__fmWatch = new Promise((resolve, reject) => {
+  const seen = () => [...document.querySelectorAll('.fm-table td, [role="gridcell"]')].some(td => td.textContent.includes(needle));
+  const done = () => { observer.disconnect(); resolve(performance.now() - window.__fmKeydown); };
+  const observer = new MutationObserver(() => { if (seen()) done(); });
+  observer.observe(document.body, {childList: true, subtree: true, characterData: true});
+  setTimeout(() => { observer.disconnect(); reject(new Error('no mapping for ' + needle + ' within 60 s')); }, 60000);
+}); }"""
+MARK_KEYDOWN = """() => document.addEventListener('keydown', e => {
+  if (e.key === 'Enter' && e.ctrlKey) { window.__fmKeydown = performance.now(); window.__fmServer = null; }
+}, true)"""
+# Notes when the first websocket message holding the new email arrives: what the server and the
+# network took; the rest, up to "visible", is the browser drawing it.
+SPY_WEBSOCKET = """(() => {
+  const Native = window.WebSocket;
+  const decoder = new TextDecoder();
+  function Spied(...args) {
+    const socket = new Native(...args);
+    socket.addEventListener('message', event => {
+      if (window.__fmNeedle && window.__fmServer == null && event.data instanceof ArrayBuffer
+          && decoder.decode(event.data).includes(window.__fmNeedle)) {
+        window.__fmServer = performance.now() - window.__fmKeydown;
+      }
+    });
+    return socket;
+  }
+  Spied.prototype = Native.prototype;
+  for (const name of ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED']) Spied[name] = Native[name];
+  window.WebSocket = Spied;
+})()"""
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_healthy(url: str, server: subprocess.Popen, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"streamlit exited with {server.returncode}")
+        try:
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=5) as answer:
+                if answer.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"streamlit did not become healthy at {url} within {timeout} s")
+
+
+def _event(n: int) -> tuple[str, str]:
+    message = json.loads((ROOT / "sample_events" / "identify.json").read_text(encoding="utf-8"))
+    email = f"bench.{n}.{time.time_ns() % 10**9}@northwind.example.com"
+    message["traits"]["email"] = email
+    return json.dumps(message, indent=2), email
+
+
+def _paste_and_time(page, n: int) -> tuple[float, float]:
+    text, email = _event(n)
+    area = page.locator("textarea").and_(page.get_by_label(TEXT_AREA, exact=True))
+    area.fill(text)
+    page.evaluate(WATCH, email)  # armed before the key goes down
+    area.press("Control+Enter")
+    visible = float(page.evaluate("() => window.__fmWatch"))
+    return float(page.evaluate("() => window.__fmServer") or visible), visible
+
+
+def run(pastes: int, width: int) -> tuple[tuple[float, float], list[tuple[float, float]]]:
+    from playwright.sync_api import sync_playwright
+
+    port = _free_port()
+    env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    with tempfile.TemporaryFile() as log, sync_playwright() as playwright:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+             "--server.fileWatcherType", "none", "--server.port", str(port), "--server.address", "127.0.0.1"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        browser = None
+        try:
+            url = f"http://127.0.0.1:{port}"
+            _wait_healthy(url, server)
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": width, "height": 1100})
+            page.add_init_script(SPY_WEBSOCKET)
+            page.set_default_timeout(90_000)
+            page.goto(url)
+            page.get_by_label(TEXT_AREA, exact=True).wait_for()
+            page.evaluate(MARK_KEYDOWN)
+            first = _paste_and_time(page, 0)
+            times = [_paste_and_time(page, n) for n in range(1, pastes + 1)]
+            return first, times
+        finally:
+            if browser is not None:
+                browser.close()
+            server.terminate()
+            try:
+                server.wait(15)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait(15)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pastes", type=int, default=15, help="pastes timed after the first one")
+    parser.add_argument("--width", type=int, default=1440, help="browser window width in px")
+    args = parser.parse_args()
+    if not os.path.exists(CHROMIUM):
+        raise SystemExit(f"{CHROMIUM} is missing (run `make browser`)")
+    (first_server, first), pairs = run(args.pastes, args.width)
+    times = [visible for _server, visible in pairs]
+    server_median = statistics.median(server for server, _visible in pairs)
+    ordered = sorted(times)
+    median = statistics.median(times)
+    p90 = ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))]
+    verdict = "OK" if median <= TARGET_MS else "OVER TARGET"
+    print(f"playground in headless Chromium at {args.width} px, paste (Ctrl+Enter) to new mapping visible:")
+    print(f"  first paste on a fresh page: {first:.0f} ms (server's first answer after {first_server:.0f} ms)")
+    print(f"  next {len(times)} pastes: median {median:.0f} ms, p90 {p90:.0f} ms, worst {ordered[-1]:.0f} ms "
+          f"(target <= {TARGET_MS:.0f} ms, aim {AIM_MS:.0f} ms) {verdict}")
+    print(f"  where it goes (medians): {server_median:.0f} ms until the server's first message holding the new "
+          f"event (rerun + network), {median - server_median:.0f} ms for the browser to draw the mapping")
+
+
+if __name__ == "__main__":
+    main()
