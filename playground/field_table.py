@@ -10,7 +10,7 @@ import html
 from dataclasses import dataclass
 
 from freshsales_mapper.engine.plan import Candidate, FieldTrace, Placeholder, TransformResult
-from freshsales_mapper.engine.vocabulary import CandidateOutcome, FieldStatus
+from freshsales_mapper.engine.vocabulary import CandidateOutcome, FieldStatus, ValueStepKind
 
 from .display import json_text
 
@@ -40,7 +40,7 @@ STATUS_LOOK = {
 class FieldRow:
     section: str
     field: str
-    badge: str  # "dropped", "missing", "coerced", "note", "placeholder", "sent", "lookup", "no value"
+    badge: str  # "dropped", "missing", "flattened", "coerced", "note", "placeholder", "sent", "lookup", "no value"
     kind: int  # PROBLEM .. EMPTY
     value: str  # the value sent, as JSON ("" when nothing is sent)
     why: str  # one line
@@ -74,10 +74,15 @@ def _classify(trace: FieldTrace) -> tuple[str, int]:
         return STATUS_LOOK[trace.status]
     if isinstance(trace.sent, Placeholder):
         return "placeholder", ATTENTION
+    steps = {step.kind for step in trace.steps}
+    if ValueStepKind.FLATTEN_ADDRESS in steps:
+        return "flattened", ATTENTION
     if _coerced(trace):
         return "coerced", ATTENTION
     if trace.warnings:
         return "note", ATTENTION
+    if ValueStepKind.LOOKED_UP in steps:
+        return "looked up", SENT
     return STATUS_LOOK[FieldStatus.SENT]
 
 
