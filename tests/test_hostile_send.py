@@ -267,3 +267,14 @@ def test_a_short_retry_after_is_announced_to_the_playground_job(tmp_path):
         assert job.wait(10)
     assert [o.status for o in job.outcomes] == ["delivered"]
     assert any("Freshsales asked to wait 1 s" in notice for notice in job.notices), job.notices
+
+
+def test_the_cli_summary_says_in_plain_words_what_happened_to_unknown_activities(tmp_path):
+    events = write_events(tmp_path / "e.ndjson", *[sales_activity(contact_id=5, title=f"c{i}") for i in range(3)])
+    with hostile_server(reset_mid_body) as server:
+        done = run_send("--domain", DOMAIN, "--base-url", server.base_url, "--journal", tmp_path / "j.jsonl",
+                        "--max-retries", "3", events)
+    assert done.returncode == 1 and len(server.seen) == 3  # one POST each: never repeated
+    assert ("send: 3 activities unknown: the connection broke or no answer came after Freshsales may have "
+            "created them; check and resend with --resend-unknown") in done.stderr
+    assert [line["status"] for line in outcome_lines(done.stdout)] == ["unknown"] * 3

@@ -125,8 +125,7 @@ def run(args: argparse.Namespace) -> int:
     for line in plain_words(outcomes, rerun="rerun with the same --journal" if args.journal else "run it again"):
         print(f"send: {line}", file=sys.stderr)
     print(f"send: {summary['line']}" + (" (dry run: nothing sent)" if args.dry_run else ""), file=sys.stderr)
-    failing = summary["by_status"]["failed"] + summary["by_status"]["unknown"]
-    return cli.EXIT_FAILED if failing else cli.EXIT_OK
+    return cli.EXIT_FAILED if any(o.status.needs_action for o in outcomes) else cli.EXIT_OK
 
 
 def _check_destinations(items: list[EventInput], options: dict[str, Any]) -> None:

@@ -32,13 +32,13 @@ def _canonical(value: Any) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=str).encode()
 
 
-def _config(destination: Any) -> dict:
+def destination_config(destination: Any) -> dict:
     config = destination.get("Config") if isinstance(destination, dict) else None
     return config if isinstance(config, dict) else {}
 
 
 def _domain_for_key(destination: Any) -> str:
-    domain = _config(destination).get("domain")
+    domain = destination_config(destination).get("domain")
     if not isinstance(domain, str):
         return json.dumps(domain)
     try:

@@ -34,7 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from freshsales_mapper.engine.plan import FinalRequest, HttpRequest, TransformResult
+from freshsales_mapper.engine.plan import FinalRequest, TransformResult
 from freshsales_mapper.engine.resolvers import OfflineResolver
 from freshsales_mapper.engine.transform import transform_event
 from freshsales_mapper.inputs import EventInput
@@ -51,8 +51,15 @@ from freshsales_mapper.sending.journal import (
 )
 from freshsales_mapper.sending.live_resolver import LiveResolver
 from freshsales_mapper.sending.outcomes import SendOutcome
+from freshsales_mapper.sending.recorder import Recorder, record_id, request_entry
 from freshsales_mapper.sending.replies import ClientReply
-from freshsales_mapper.sending.resume import _config, event_digest, event_keys, final_request_keys, plan_fingerprint
+from freshsales_mapper.sending.resume import (
+    destination_config,
+    event_digest,
+    event_keys,
+    final_request_keys,
+    plan_fingerprint,
+)
 from freshsales_mapper.sending.summary import summarize, summary_line
 
 __all__ = ["STATUSES", "BatchSender", "EventOutcome", "JournalError", "JournalWriteError", "SendOutcome",
@@ -68,7 +75,6 @@ _DONE = {
     "sales_activity": "sales activity created",
     "lifecycle_stage": "contact's lifecycle stage set",
 }
-_RECORD_KEYS = ("sales_activity", "contact", "sales_account")
 
 
 @dataclass
@@ -92,7 +98,7 @@ class EventOutcome:
 
 def destination_settings(destination: Any) -> tuple[str, str]:
     """(domain, api key) from a destination, or ValueError saying what is missing."""
-    config = _config(destination)
+    config = destination_config(destination)
     domain, api_key = config.get("domain"), config.get("apiKey")
     if not isinstance(domain, str) or not domain.strip():
         raise ValueError("the destination has no Config.domain (the Freshsales domain)")
@@ -104,49 +110,6 @@ def destination_settings(destination: Any) -> tuple[str, str]:
 def client_factory(**options: Any) -> Callable[[str, str], FreshsalesClient]:
     """A factory making ``FreshsalesClient(domain, api_key, **options)``: pass ``base_url`` for the emulator."""
     return lambda domain, api_key: FreshsalesClient(domain, api_key, **options)
-
-
-class _Recorder:
-    """Stands in for the client in front of LiveResolver: passes calls through and notes each one."""
-
-    def __init__(self, client: FreshsalesClient):
-        self.client = client
-        self.calls: list[tuple[str, HttpRequest, ClientReply]] = []
-
-    def execute(self, request: HttpRequest, *, idempotent: bool | None = None, kind: str = "lookup") -> ClientReply:
-        # RudderStack glues "https://" + the domain setting + the path; the client sends the path to its own
-        # validated host, so a setting typed as "https://acme.myfreshworks.com/" still reaches Freshsales.
-        request = dataclasses.replace(request, url=f"https://{self.client.domain}{request.path}")
-        reply = self.client.execute(request, idempotent=idempotent)
-        self.calls.append((kind, request, reply))
-        return reply
-
-    def entries(self) -> list[dict]:
-        return [_request_entry(kind, request, reply, self.client.base_url) for kind, request, reply in self.calls]
-
-
-def _request_entry(kind: str, request: HttpRequest, reply: ClientReply | None, base_url: str | None) -> dict:
-    url = base_url + request.path if base_url else request.url
-    entry: dict[str, Any] = {"kind": kind, "method": request.method.upper(), "url": url}
-    if reply is None:  # a dry run: planned, not sent
-        entry.update(status=None, ok=None, outcome="planned", message="", attempts=0)
-    else:
-        entry.update(status=reply.status, ok=reply.ok, outcome=reply.outcome, message=reply.message,
-                     attempts=reply.attempts)
-    entry["body"] = request.body  # what was (or would be) sent; keys travel only in headers, never shown
-    return entry
-
-
-def _record_id(body: Any) -> int | None:
-    if not isinstance(body, dict):
-        return None
-    for name in _RECORD_KEYS:
-        record = body.get(name)
-        if isinstance(record, dict):
-            value = record.get("id")
-            if isinstance(value, int) and not isinstance(value, bool):
-                return value
-    return None
 
 
 class BatchSender:
@@ -220,7 +183,7 @@ class BatchSender:
     def _one(self, index: int, key: str, item: EventInput, earlier: dict | None) -> EventOutcome:
         outcome = EventOutcome(index=index, key=key, status=SendOutcome.SKIPPED, http_status=None, reason="",
                                retryable=False, record_id=None, response=None, location=item.location)
-        plan = plan_fingerprint(item) if self.journal_path else None
+        plan = self._plan(item) if self.journal_path else None
         if earlier is not None and self._settled(earlier, plan):
             return self._from_journal(outcome, earlier)
         if self.dry_run:
@@ -236,6 +199,14 @@ class BatchSender:
             outcome.reason = (f"internal error while sending ({type(exc).__name__}); its requests may or may not "
                               "have reached Freshsales: check there before sending it again")
             return self._finish(outcome, sent, plan)
+
+    @staticmethod
+    def _plan(item: EventInput) -> str | None:
+        try:
+            return plan_fingerprint(item)
+        except Exception:  # no fingerprint: a delivered event is then re-planned, and only new requests sent
+            logger.exception("planning event %d (%s) offline failed", item.index, item.location)
+            return None
 
     def _settled(self, earlier: dict, plan: str | None) -> bool:
         """Whether the journal's word on this event stands, so nothing is sent for it."""
@@ -257,7 +228,7 @@ class BatchSender:
             outcome.status, outcome.retryable = SendOutcome.FAILED, True
             outcome.reason = f"not sent: {breaker.reason}"
             return outcome  # no journal line: the earlier one (if any) still says what is delivered
-        recorder = _Recorder(client)
+        recorder = Recorder(client)
         result = transform_event(item.message, item.destination, LiveResolver(recorder), trace=False)
         pending = None
         if result.error is not None:
@@ -279,7 +250,7 @@ class BatchSender:
             self._clients[slot] = self._factory(domain, api_key)
         return self._clients[slot]
 
-    def _rejected(self, outcome: EventOutcome, result: TransformResult, recorder: _Recorder) -> None:
+    def _rejected(self, outcome: EventOutcome, result: TransformResult, recorder: Recorder) -> None:
         """A transform error: Freshsales' fault (failed) or the event's own (skipped)."""
         error = result.error
         assert error is not None
@@ -302,7 +273,7 @@ class BatchSender:
         stop = "" if error.message.rstrip()[-1:] in ".!?" else "."
         outcome.reason = f"RudderStack rejects the event: {error.message.rstrip()}{stop} {error.explanation}{wrote}"
 
-    def _deliver(self, outcome: EventOutcome, finals: list[FinalRequest], recorder: _Recorder,
+    def _deliver(self, outcome: EventOutcome, finals: list[FinalRequest], recorder: Recorder,
                  sent: list[str], plan: str | None) -> tuple[list[str], str | None]:
         """Send, in order, the final requests not yet delivered, stopping at the first that is not.
 
@@ -329,7 +300,7 @@ class BatchSender:
                 return sent, key if outcome.status == SendOutcome.UNKNOWN else None
             sent.append(key)
             done.append(_DONE.get(final.freshsales_event, final.freshsales_event))
-            outcome.record_id = _record_id(reply.body)
+            outcome.record_id = record_id(reply.body)
             if reply.message != f"HTTP {reply.status}":  # e.g. a 200 whose body is not JSON
                 done[-1] += f" ({reply.message})"
         outcome.status, outcome.retryable = SendOutcome.DELIVERED, False
@@ -371,7 +342,7 @@ class BatchSender:
 
     def _dry_run(self, outcome: EventOutcome, item: EventInput) -> EventOutcome:
         result = transform_event(item.message, item.destination, OfflineResolver(), trace=False)
-        outcome.requests = [_request_entry(step.kind, step.request, None, None) for step in result.steps]
+        outcome.requests = [request_entry(step.kind, step.request, None, None) for step in result.steps]
         if result.error is not None:
             outcome.reason = f"dry run: RudderStack would reject the event: {result.error.message}"
         else:
