@@ -278,3 +278,17 @@ def test_the_cli_summary_says_in_plain_words_what_happened_to_unknown_activities
     assert ("send: 3 activities unknown: the connection broke or no answer came after Freshsales may have "
             "created them; check and resend with --resend-unknown") in done.stderr
     assert [line["status"] for line in outcome_lines(done.stdout)] == ["unknown"] * 3
+
+
+def test_the_cli_announces_a_short_retry_after_on_stderr(tmp_path):
+    def once_429(conn, _request, number, _server):
+        if number == 0:
+            answer(conn, 429, {}, "Retry-After: 1\r\n")
+        else:
+            answer(conn, 200, {"contact": {"id": 3}})
+
+    events = write_events(tmp_path / "e.ndjson", identify("r@example.com"))
+    with hostile_server(once_429) as server:
+        done = run_send("--domain", DOMAIN, "--base-url", server.base_url, events)
+    assert done.returncode == 0, done.stderr
+    assert "send: Freshsales asked to wait 1 s (HTTP 429); waiting before retrying POST" in done.stderr
