@@ -238,3 +238,26 @@ def test_a_given_session_and_its_mounted_adapters_are_used():
 def test_malformed_base_urls_are_refused_up_front(base_url):
     with pytest.raises(DomainError):
         make_client(base_url)
+
+
+# ---- bodies read piece by piece still arrive whole ----------------------------------------------
+
+def test_chunked_and_gzip_bodies_are_read_whole():
+    import gzip
+
+    body = json.dumps({"contact": {"id": 5, "padding": "y" * 300}}).encode()
+
+    def chunked(conn, *_):
+        pieces = b"".join(b"%x\r\n" % len(body[i:i + 10]) + body[i:i + 10] + b"\r\n" for i in range(0, len(body), 10))
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
+                     b"Connection: close\r\n\r\n" + pieces + b"0\r\n\r\n")
+
+    def gzipped(conn, *_):
+        packed = gzip.compress(body)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\n"
+                     b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(packed) + packed)
+
+    for behaviour in (chunked, gzipped):
+        with hostile_server(behaviour) as server:
+            reply = make_client(server.base_url).execute(plan_request("GET", "/lists"))
+        assert (reply.status, reply.body) == (200, json.loads(body)), behaviour.__name__
