@@ -144,7 +144,7 @@ class FreshsalesClient:
                 reply = self._network_failure(kind, label, idempotent, attempts, started)
                 break
             budget.stop()
-            wait = self._retry_wait(response, idempotent, attempts, budget, label)
+            wait = self._retry_wait(response, idempotent, attempts, budget, label, started)
             if isinstance(wait, ClientReply):
                 reply = wait
                 break
@@ -196,7 +196,7 @@ class FreshsalesClient:
         return True
 
     def _retry_wait(self, response: requests.Response, idempotent: bool, attempts: int, budget: retry.Budget,
-                    label: str) -> float | ClientReply | None:
+                    label: str, started: float) -> float | ClientReply | None:
         """Seconds to wait before sending again, None to keep this answer, or a reply ending the request."""
         status = response.status_code
         if attempts > self.max_retries or not retry.status_is_retried(status, idempotent):
@@ -204,7 +204,7 @@ class FreshsalesClient:
         asked = (retry.retry_after_seconds(response.headers.get("Retry-After"))
                  if status in retry.RETRY_AFTER_STATUSES else None)
         if asked is not None and asked > self.max_retry_wait:
-            return self._wait_refused(status, asked, label, attempts)
+            return self._wait_refused(status, asked, label, attempts, started)
         wait = asked if asked is not None else retry.backoff(self.backoff_factor, attempts)
         if wait >= budget.remaining:
             return None  # no time left to wait: keep this answer
@@ -214,10 +214,11 @@ class FreshsalesClient:
             self._progress(f"retrying {label} after HTTP {status} (attempt {attempts + 1})")
         return wait
 
-    def _wait_refused(self, status: int, asked: float, label: str, attempts: int) -> ClientReply:
+    def _wait_refused(self, status: int, asked: float, label: str, attempts: int, started: float) -> ClientReply:
         message = (f"Freshsales asked to wait {asked:.0f} s (until {retry.until_clock(asked)}); rerun then "
                    f"({label}, HTTP {status}; waits over {self.max_retry_wait:.0f} s are not waited for)")
-        return ClientReply(status, None, False, SendOutcome.FAILED, message, True, attempts, 0.0,
+        elapsed = (time.perf_counter() - started) * 1000
+        return ClientReply(status, None, False, SendOutcome.FAILED, message, True, attempts, elapsed,
                            wait_requested=asked)
 
     def _pause(self, seconds: float, budget: retry.Budget) -> None:
