@@ -62,7 +62,24 @@ def indented_json_bytes(value: Any) -> bytes:
     try:
         return orjson.dumps(value, option=orjson.OPT_INDENT_2)
     except TypeError:
+        if _deeper_than(value, INDENT_DEPTH):
+            # indenting 10,000 levels would print ~100 MB of spaces: such an entry stays on one line
+            return json_bytes(value)
         return json.dumps(value, indent=2, ensure_ascii=False).encode("utf-8")
+
+
+INDENT_DEPTH = 64
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    pending = [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, (dict, list)):
+            if depth >= limit:
+                return True
+            pending.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return False
 
 
 def json_array_member(style: Style) -> Callable[[Any], bytes]:

@@ -63,17 +63,22 @@ def has_property(target: Any, key: str) -> bool:
 
 
 def property_of(target: Any, key: str) -> Any:
+    """``target[key]`` for a JSON object or array; an inherited method is a :class:`JsFunction`."""
     if isinstance(target, dict):
         if key in target:
             return target[key]
-        return JsFunction.named(key) if key != "__proto__" else {}
-    if isinstance(target, list):
+        inherited = OBJECT_PROTOTYPE
+    elif isinstance(target, list):
         if key == "length":
             return len(target)
         if _is_index(key, len(target)):
             return target[int(key)]
-        return JsFunction.named(key) if key != "__proto__" else []
-    return UNDEFINED
+        inherited = ARRAY_PROTOTYPE
+    else:
+        return UNDEFINED
+    if key == "__proto__":
+        return {}  # the prototype object; its own properties are not modelled
+    return JsFunction.named(key) if key in inherited else UNDEFINED
 
 
 def _walkable(value: Any) -> bool:
