@@ -140,8 +140,11 @@ def rows_html(rows: list[FieldRow], *, sections: bool) -> str:
         name = (f"{html.escape(row.section)}." if sections and row.section else "") + html.escape(row.field)
         field_cell = (f'<td class="fm-field"><code>{name}</code> '
                       f'<span class="fm-badge fm-{css}">{html.escape(row.badge)}</span></td>')
-        value = _cell(row.value or "—", "fm-value")
-        body.append(f'<tr class="fm-row fm-{css}">{field_cell}{value}{_cell(row.why, "fm-why")}</tr>')
+        if row.kind == EMPTY:  # nothing sent: the sources looked at get the value's column too
+            cells = f'<td class="fm-why" colspan="2">{html.escape(row.why)}</td>'
+        else:
+            cells = _cell(row.value or "—", "fm-value") + _cell(row.why, "fm-why")
+        body.append(f'<tr class="fm-row fm-{css}">{field_cell}{cells}</tr>')
     return ('<table class="fm-table"><colgroup><col class="fm-c1"><col class="fm-c2"><col class="fm-c3"></colgroup>'
             "<thead><tr><th>Field</th><th>Value sent</th><th>Why</th></tr></thead>"
             f"<tbody>{''.join(body)}</tbody></table>")

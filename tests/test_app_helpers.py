@@ -160,7 +160,8 @@ def field_table(at: AppTest) -> dict[str, dict[str, str]]:
     """The field mapping table by field: {"badge", "value", "why"}, in the order shown ("order")."""
     rows = next(t for t in html_tables(at) if t[0] == ["Field", "Value sent", "Why"])
     found = {}
-    for order, (field, value, why) in enumerate(rows[1:]):
+    for order, cells in enumerate(rows[1:]):
+        field, value, why = cells if len(cells) == 3 else (cells[0], "", cells[1])  # no value: why spans two
         name, _, badge = field.partition(" ")
         found[name] = {"badge": badge, "value": value, "why": why, "order": order}
     return found

@@ -170,9 +170,6 @@ def test_paste_the_seed_identify_event_and_see_mapping_and_request(page, tmp_pat
     shot = tmp_path / "playground.png"
     page.screenshot(path=str(shot))
     assert shot.stat().st_size > 10_000
-    target = os.environ.get("PLAYGROUND_SCREENSHOT")
-    if target:
-        page.screenshot(path=str(ROOT / target))
 
 
 @pytest.mark.parametrize("width", [1440, 800])
@@ -190,6 +187,10 @@ def test_explanations_are_on_screen_without_scrolling_sideways(open_page, width)
     _fully_in_view(page, empty)
     _fully_in_view(page, page.get_by_text("POST https://acme.myfreshworks.com/crm/sales/api/contacts/upsert").first)
     _no_sideways_scroll(page)
+    target = os.environ.get("PLAYGROUND_SCREENSHOT")
+    if target and width == 1440:
+        page.get_by_text("2 · What RudderStack sends").scroll_into_view_if_needed()
+        page.screenshot(path=str(ROOT / target))
 
     _paste(page, (ROOT / "sample_events" / "identify.json").read_text(encoding="utf-8"))
     hint = page.locator(".fm-unmapped tr", has_text="traits.title").locator(".fm-why")
