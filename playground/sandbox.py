@@ -1,37 +1,154 @@
-"""The Sandbox: a local Freshsales emulator the app starts on demand, one per browser session.
+"""The Sandbox and the session's send-journal folder: what a browser session owns outside Python memory.
 
-It listens on a free loopback port and accepts only a random key made for this session, so the
-user's real API key is never needed (nor sent) in Sandbox mode.
+The Sandbox is a local Freshsales emulator the app starts on demand, one per browser session. It
+listens on a free loopback port and accepts only a random key made for this session, so the user's
+real API key is never needed (nor sent) in Sandbox mode.
+
+Neither may outlive its session. Streamlit has no "session ended" hook, so two things release them:
+
+* an idle timeout (``PLAYGROUND_IDLE_SECONDS``, default 30 minutes without a page run or a request):
+  the emulator stops itself and the Sandbox journals go with it. Live journals stay, so that a user
+  who comes back can still resume a Live send without sending anything twice;
+* the end of the session: Streamlit drops a closed session's state, and a finalizer on an object
+  held only there stops the emulator and removes the whole folder (also at interpreter exit).
 """
 
 from __future__ import annotations
 
+import contextlib
+import glob
+import os
 import secrets
+import shutil
+import tempfile
+import threading
+import weakref
 
 import streamlit as st
 
 from freshsales_mapper.emulator.server import EmulatorServer
 
+IDLE_ENV = "PLAYGROUND_IDLE_SECONDS"
+DEFAULT_IDLE_SECONDS = 1800.0
+FOLDER_PREFIX = "freshsales-playground-"
+SANDBOX_JOURNAL_PREFIX = "sandbox-"  # journal files of Sandbox sends; Live ones start "live-"
+
+# Session state keys: what the page (and tests) read; SessionOwned keeps its own references for cleanup.
 SERVER = "_sandbox_server"
 KEY = "_sandbox_key"
+FOLDER = "_send_dir"
+OWNED = "_session_owned"
+SESSION_TOKEN = "_session_end_token"
+STOPPED_IDLE = "_sandbox_stopped_idle"
+
+
+def idle_seconds() -> float:
+    try:
+        seconds = float(os.environ.get(IDLE_ENV, DEFAULT_IDLE_SECONDS))
+    except ValueError:
+        return DEFAULT_IDLE_SECONDS
+    return seconds if seconds > 0 else DEFAULT_IDLE_SECONDS
+
+
+class SessionOwned:
+    """One session's emulator and folder; every method may run on any thread."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.server: EmulatorServer | None = None
+        self.folder: str | None = None
+
+    def start_server(self) -> tuple[EmulatorServer, str]:
+        key = secrets.token_urlsafe(24)
+        server = EmulatorServer(host="127.0.0.1", port=0, api_key=key, idle_timeout=idle_seconds(),
+                                on_idle=self.drop_sandbox_journals).start()
+        with self._lock:
+            previous, self.server = self.server, server
+        if previous is not None:
+            previous.stop()
+        return server, key
+
+    def ensure_folder(self) -> str:
+        with self._lock:
+            if self.folder is None or not os.path.isdir(self.folder):
+                self.folder = tempfile.mkdtemp(prefix=FOLDER_PREFIX)
+            return self.folder
+
+    def stop_server(self) -> None:
+        with self._lock:
+            server, self.server = self.server, None
+        if server is not None:
+            server.stop()
+
+    def drop_sandbox_journals(self) -> None:
+        """The emulator is gone, so are its records: its journals could only mislead a resume."""
+        with self._lock:
+            folder = self.folder
+        if folder is None:
+            return
+        for path in glob.glob(os.path.join(glob.escape(folder), SANDBOX_JOURNAL_PREFIX + "*")):
+            with contextlib.suppress(OSError):
+                os.remove(path)
+        with contextlib.suppress(OSError):
+            os.rmdir(folder)  # only if nothing else (a Live journal) is left in it
+
+    def release(self) -> None:
+        """Everything, for good: the session ended."""
+        self.stop_server()
+        with self._lock:
+            folder, self.folder = self.folder, None
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+class _SessionEnd:
+    """Held only by the session's state: collected when Streamlit drops the session."""
+
+
+def owned() -> SessionOwned:
+    record = st.session_state.get(OWNED)
+    if record is None:
+        record = st.session_state[OWNED] = SessionOwned()
+        token = st.session_state[SESSION_TOKEN] = _SessionEnd()
+        weakref.finalize(token, record.release)
+    return record
 
 
 def running() -> EmulatorServer | None:
-    return st.session_state.get(SERVER)
+    server = st.session_state.get(SERVER)
+    if server is None:
+        return None
+    if not server.running:
+        if server.stopped_idle:
+            st.session_state[STOPPED_IDLE] = True
+        st.session_state.pop(SERVER, None)
+        st.session_state.pop(KEY, None)
+        return None
+    server.touch()  # the page is in use: the idle clock starts again
+    return server
 
 
 def ensure() -> EmulatorServer:
     server = running()
     if server is None:
-        key = secrets.token_urlsafe(24)
-        server = EmulatorServer(host="127.0.0.1", port=0, api_key=key).start()
-        st.session_state[KEY] = key
+        server, st.session_state[KEY] = owned().start_server()
         st.session_state[SERVER] = server
     return server
 
 
+def stopped_for_idleness() -> bool:
+    """Whether the previous Sandbox stopped after the idle timeout (asked once: the answer is then cleared)."""
+    return bool(st.session_state.pop(STOPPED_IDLE, False))
+
+
 def key() -> str:
     return st.session_state[KEY]
+
+
+def folder() -> str:
+    """The session's folder for send journals (created on first use, removed when the session ends)."""
+    path = st.session_state[FOLDER] = owned().ensure_folder()
+    return path
 
 
 def stop() -> None:

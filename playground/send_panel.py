@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tempfile
 import time
 from collections.abc import Callable
 
@@ -30,7 +29,6 @@ from .send_job import SendJob
 
 JOBS = "_send_jobs"  # batch id -> SendJob
 GENERATION = "_send_generation"  # batch id -> how many times "send again" was asked
-TEMP_DIR = "_send_dir"
 START_AGAIN = "_send_again_requested"  # set by the "Send again" button's callback
 OUTCOME_PICK = "send_outcome_pick"
 RESEND_UNKNOWN = "send_resend_unknown"
@@ -44,14 +42,6 @@ STATUS_MEANING = {
 }
 OUTCOME_FILTER = "send_outcome_filter"
 METRIC_PX = 144
-
-
-def _temp_dir() -> str:
-    path = st.session_state.get(TEMP_DIR)
-    if not path or not os.path.isdir(path):
-        path = tempfile.mkdtemp(prefix="freshsales-playground-")
-        st.session_state[TEMP_DIR] = path
-    return path
 
 
 def _target(settings: Settings) -> tuple[str, str, str | None]:
@@ -156,7 +146,8 @@ def _on_send(bundle: InputBundle, settings: Settings, batch_id: str, generation:
 def _start(bundle: InputBundle, settings: Settings, job_id: str, where: str, jobs: dict[str, SendJob],
            job: SendJob | None, *, resend_unknown: bool = False) -> SendJob:
     if job is None:
-        journal = os.path.join(_temp_dir(), job_id.replace("/", "-") + ".journal.jsonl")
+        # The mode prefix lets an idle Sandbox take its journals along and leave Live ones (sandbox.py).
+        journal = os.path.join(sandbox.folder(), f"{settings.mode.lower()}-{job_id.replace('/', '-')}.journal.jsonl")
         job = SendJob(job_id, where, journal, len(bundle.parsed.items))
         jobs[job_id] = job
     host = where if settings.mode == "Live" else ""

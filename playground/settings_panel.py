@@ -66,6 +66,9 @@ def _sandbox_box() -> None:
     server = sandbox.ensure()
     with st.container(border=True):
         st.markdown(f"**Sandbox running** at `{server.base_url}`")
+        if sandbox.stopped_for_idleness():
+            st.info(f"The previous Sandbox stopped after {sandbox.idle_seconds() / 60:g} minutes without use, and "
+                    "its records and journals went with it: this one is new and empty.", icon=":material/bedtime:")
         st.caption("A local Freshsales emulator for this session. It accepts its own session key; your API key "
                    "is not used. What it stores is listed under the Send button.")
         if st.button("Reset sandbox (new, empty emulator)", key=state.SANDBOX_RESET):

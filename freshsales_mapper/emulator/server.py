@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import hmac
 import json
+import logging
 import math
 import os
 import random
@@ -38,6 +39,8 @@ from freshsales_mapper.emulator.transport import (
 )
 from freshsales_mapper.engine.secret import mask_key
 from freshsales_mapper.rate_limit import RateLimiter
+
+logger = logging.getLogger(__name__)
 
 API = "/crm/sales/api"
 MAX_ID_DIGITS = 19  # ids are signed 64-bit numbers; a longer one names no record
@@ -119,6 +122,8 @@ class EmulatorServer:
     :param header_timeout: seconds a client may take to send its request head.
     :param body_timeout: seconds a client may take to send its body.
     :param max_body_bytes: larger bodies are answered 413 without being read.
+    :param idle_timeout: stop by itself after this many seconds without a request or a :meth:`touch`
+        (``None``: never), then call ``on_idle`` (from a short-lived thread of its own).
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, api_key: str = "emulator-key", *,
@@ -126,18 +131,24 @@ class EmulatorServer:
                  latency_ms: float = 0, fail_rate: float = 0.0, state_file: str | os.PathLike | None = None,
                  seed: int = 0, clock: Callable[[], float] = time.monotonic,
                  backlog: int = LISTEN_BACKLOG, header_timeout: float = HEADER_TIMEOUT,
-                 body_timeout: float = BODY_TIMEOUT, max_body_bytes: int = MAX_BODY_BYTES):
+                 body_timeout: float = BODY_TIMEOUT, max_body_bytes: int = MAX_BODY_BYTES,
+                 idle_timeout: float | None = None, on_idle: Callable[[], None] | None = None):
         if not api_key:
             raise ValueError("the emulator needs an API key to check requests against")
         if not 0.0 <= fail_rate <= 1.0:
             raise ValueError(f"fail_rate must be between 0 and 1, got {fail_rate}")
-        if min(header_timeout, body_timeout) <= 0 or max_body_bytes < 0 or backlog < 1:
+        if min(header_timeout, body_timeout, idle_timeout or 1) <= 0 or max_body_bytes < 0 or backlog < 1:
             raise ValueError("timeouts must be positive, the body limit and backlog at least 0 and 1")
         self.host, self.port = host, port
         self._key = api_key.encode()
         self.latency_ms, self.fail_rate = latency_ms, fail_rate
         self.backlog, self.header_timeout, self.body_timeout = backlog, header_timeout, body_timeout
         self.max_body_bytes = max_body_bytes
+        self.idle_timeout, self._on_idle = idle_timeout, on_idle
+        self._last_activity = time.monotonic()
+        self._lifecycle = threading.Lock()  # stop() may come from the page and from the idle check at once
+        self._expiring = False
+        self.stopped_idle = False  # it stopped by itself after idle_timeout
         self._limiter = RateLimiter(rate_limit_per_minute, rate_limit_per_hour, clock=clock, margin=0.0)
         self._random = random.Random(seed)
         self._lock = threading.Lock()
@@ -160,6 +171,8 @@ class EmulatorServer:
     # ---- lifecycle ----
     def start(self) -> Self:
         self._stopping.clear()
+        self._expiring, self.stopped_idle = False, False
+        self.touch()
         self._httpd = HttpServer((self.host, self.port), Handler, self.backlog)
         self._httpd.emulator = self
         self.port = self._httpd.server_address[1]
@@ -171,11 +184,41 @@ class EmulatorServer:
 
     def stop(self) -> None:
         self._stopping.set()  # cuts short any simulated latency
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.close_connections()  # a stopped server must not keep answering on keep-alive sockets
-            self._httpd.server_close()
-            self._httpd = None
+        with self._lifecycle:
+            if self._httpd is not None:
+                self._httpd.shutdown()
+                self._httpd.close_connections()  # a stopped server must not keep answering on keep-alive sockets
+                self._httpd.server_close()
+                self._httpd = None
+            if self._thread is not None:
+                self._thread.join(5)
+                self._thread = None
+
+    @property
+    def running(self) -> bool:
+        return self._httpd is not None
+
+    def touch(self) -> None:
+        """Count as activity (someone is looking at this emulator), postponing the idle stop."""
+        self._last_activity = time.monotonic()
+
+    def check_idle(self) -> None:
+        """Called by the serving loop a few times a second: start the idle stop once it is due."""
+        if (self.idle_timeout is None or self._expiring
+                or time.monotonic() - self._last_activity < self.idle_timeout):
+            return
+        self._expiring = True
+        # Not from the serving thread itself: stop() waits for that thread's loop to end.
+        threading.Thread(target=self._expire, name="freshsales-emulator-idle-stop", daemon=True).start()
+
+    def _expire(self) -> None:
+        self.stop()
+        self.stopped_idle = True
+        if self._on_idle is not None:
+            try:
+                self._on_idle()
+            except Exception:
+                logger.exception("the emulator's on_idle callback failed")
 
     def __enter__(self) -> Self:
         return self.start()
@@ -211,6 +254,7 @@ class EmulatorServer:
 
     # ---- one request, independent of the transport ----
     def handle(self, method: str, target: str, authorization: str | None, raw_body: bytes) -> Answer:
+        self.touch()
         if self.latency_ms and self._stopping.wait(self.latency_ms / 1000):
             return Answer(503, error_body(503, "The emulator is shutting down"), {})
         wait = self._limiter.try_acquire()

@@ -50,6 +50,9 @@ class HttpServer(ThreadingHTTPServer):
         self._connections_lock = threading.Lock()
         super().__init__(address, handler)
 
+    def service_actions(self) -> None:
+        self.emulator.check_idle()  # serve_forever calls this after every poll
+
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._connections_lock:
             self._connections.add(request)
