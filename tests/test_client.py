@@ -447,3 +447,18 @@ def test_the_key_never_appears_in_logs_output_errors_or_reprs(emulator, caplog, 
     seen += [captured.out, captured.err]
     assert "****5150" in repr(client)
     assert not [text for text in seen if key in text]
+
+
+def test_retry_policy_is_urllib3s_retry_with_our_status_rules():
+    from freshsales_mapper.sending import retry
+
+    upsert = retry.policy(3, 0.5, idempotent=True)
+    create = retry.policy(3, 0.5, idempotent=False)
+    assert retry.status_is_retried(upsert, "POST", 503) and not retry.status_is_retried(create, "POST", 503)
+    assert retry.status_is_retried(create, "POST", 429) and not retry.status_is_retried(upsert, "POST", 500)
+    waits, current = [], upsert
+    while (current := retry.next_attempt(current, "POST", "/x")) is not None:
+        waits.append(current.get_backoff_time())
+    assert waits == [0, 1.0, 2.0]  # three retries: the first at once, then factor × 2^(n-1)
+    assert retry.retry_after_seconds(upsert, "99999") == 99999  # reported as asked, not capped
+    assert retry.retry_after_seconds(upsert, "soon") is None

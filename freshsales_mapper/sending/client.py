@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import requests
 import urllib3.exceptions
+from urllib3.util.retry import Retry
 
 from freshsales_mapper.engine.plan import HttpRequest
 from freshsales_mapper.rate_limit import RateLimiter
@@ -127,6 +128,7 @@ class FreshsalesClient:
             data=None if request.body is None else json.dumps(request.body).encode("utf-8")))
         settings = self._send_settings(prepared.url)
         budget = retry.Budget(self.request_deadline)
+        policy = retry.policy(self.max_retries, self.backoff_factor, idempotent)
         started = time.perf_counter()
         attempts = 0
         while True:
@@ -139,18 +141,20 @@ class FreshsalesClient:
             except _TRANSPORT_ERRORS as exc:
                 budget.stop()
                 kind = "deadline" if isinstance(exc, retry.DeadlineExceeded) else network_error_kind(exc)
-                if self._retry_after_failure(kind, idempotent, attempts, budget, label):
+                policy = self._retry_after_failure(kind, idempotent, policy, budget, prepared, label, attempts)
+                if policy is not None:
                     continue
                 reply = self._network_failure(kind, label, idempotent, attempts, started)
                 break
             budget.stop()
-            wait = self._retry_wait(response, idempotent, attempts, budget, label, started)
-            if isinstance(wait, ClientReply):
-                reply = wait
+            decision = self._retry_wait(response, policy, budget, prepared, label, attempts, started)
+            if isinstance(decision, ClientReply):
+                reply = decision
                 break
-            if wait is None:
+            if decision is None:
                 reply = self._http_reply(response, content, idempotent, attempts, started)
                 break
+            policy, wait = decision
             self._pause(wait, budget)
         logger.debug("%s -> %s %s in %d attempt(s), %.0f ms", label, reply.status, reply.outcome,
                      reply.attempts, reply.elapsed_ms)
@@ -183,36 +187,44 @@ class FreshsalesClient:
         return {"proxies": settings["proxies"], "verify": settings["verify"], "cert": settings["cert"]}
 
     # ---- retries ----
-    def _retry_after_failure(self, kind: str, idempotent: bool, attempts: int, budget: retry.Budget,
-                             label: str) -> bool:
-        if attempts > self.max_retries or kind == "deadline" or not retry.failure_is_retried(kind, idempotent):
-            return False
-        wait = retry.backoff(self.backoff_factor, attempts)
+    def _retry_after_failure(self, kind: str, idempotent: bool, policy: Retry, budget: retry.Budget,
+                             prepared: requests.PreparedRequest, label: str, attempts: int) -> Retry | None:
+        """The policy for the next attempt after a network failure, or None to give up."""
+        if kind == "deadline" or not retry.failure_is_retried(kind, idempotent):
+            return None
+        following = retry.next_attempt(policy, prepared.method, prepared.url)
+        if following is None:
+            return None
+        wait = following.get_backoff_time()
         if wait >= budget.remaining:
-            return False
+            return None
         self._progress(f"retrying {label} after a network failure ({kind.replace('_', ' ')}), "
                        f"attempt {attempts + 1}")
         self._pause(wait, budget)
-        return True
+        return following
 
-    def _retry_wait(self, response: requests.Response, idempotent: bool, attempts: int, budget: retry.Budget,
-                    label: str, started: float) -> float | ClientReply | None:
-        """Seconds to wait before sending again, None to keep this answer, or a reply ending the request."""
+    def _retry_wait(self, response: requests.Response, policy: Retry, budget: retry.Budget,
+                    prepared: requests.PreparedRequest, label: str, attempts: int,
+                    started: float) -> tuple[Retry, float] | ClientReply | None:
+        """(next policy, seconds to wait) to send again, None to keep this answer, or a reply ending the request."""
         status = response.status_code
-        if attempts > self.max_retries or not retry.status_is_retried(status, idempotent):
+        if not retry.status_is_retried(policy, prepared.method, status):
             return None
-        asked = (retry.retry_after_seconds(response.headers.get("Retry-After"))
+        following = retry.next_attempt(policy, prepared.method, prepared.url)
+        if following is None:
+            return None
+        asked = (retry.retry_after_seconds(policy, response.headers.get("Retry-After"))
                  if status in retry.RETRY_AFTER_STATUSES else None)
         if asked is not None and asked > self.max_retry_wait:
             return self._wait_refused(status, asked, label, attempts, started)
-        wait = asked if asked is not None else retry.backoff(self.backoff_factor, attempts)
+        wait = asked if asked is not None else following.get_backoff_time()
         if wait >= budget.remaining:
             return None  # no time left to wait: keep this answer
         if asked:
             self._progress(f"Freshsales asked to wait {asked:.0f} s (HTTP {status}); waiting before retrying {label}")
         else:
             self._progress(f"retrying {label} after HTTP {status} (attempt {attempts + 1})")
-        return wait
+        return following, wait
 
     def _wait_refused(self, status: int, asked: float, label: str, attempts: int, started: float) -> ClientReply:
         message = (f"Freshsales asked to wait {asked:.0f} s (until {retry.until_clock(asked)}); rerun then "

@@ -1,7 +1,9 @@
 """When the client sends a request again, how long it waits first, and the total time it may take.
 
-The client runs its own retry loop (rather than urllib3's ``Retry`` inside an adapter) so that a
-caller's ``requests.Session`` and its mounted adapters are used as they are, and so that one deadline
+urllib3's ``Retry`` is the policy: which statuses are worth another attempt, how many attempts, the
+backoff schedule and reading ``Retry-After``. The client drives it from its own loop (rather than
+mounting it in an adapter) so that a caller's ``requests.Session`` and its mounted adapters are used as
+they are, so that body errors (a reset mid-body) count as failures too, and so that one deadline
 covers every attempt, every wait and slow bodies alike.
 """
 
@@ -9,8 +11,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from datetime import datetime
+
+from urllib3.exceptions import InvalidHeader, MaxRetryError
+from urllib3.util.retry import Retry
 
 # Statuses worth sending again: 429 always (Freshsales did not act on it); gateway errors only when
 # repeating the request is harmless, because the write behind a 502-504 may have happened.
@@ -20,6 +24,8 @@ RETRY_AFTER_STATUSES = frozenset({429, 503})
 # Network failures where nothing reached the server, so even a create may be sent again.
 NOTHING_SENT = frozenset({"refused", "unresolved", "connect_timeout", "proxy"})
 MAX_BACKOFF = 30.0
+# What Freshsales asked for is reported as asked (waits over --max-retry-wait are refused, not shortened).
+_NO_RETRY_AFTER_CAP = 10**9
 
 
 def sleep(seconds: float) -> None:
@@ -27,34 +33,40 @@ def sleep(seconds: float) -> None:
     time.sleep(seconds)
 
 
-def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds asked for by a ``Retry-After`` header (a number or an HTTP date); None if absent or unreadable."""
-    if value is None or not value.strip():
-        return None
-    text = value.strip()
-    if text.isdigit():
-        return float(text)
+def policy(max_retries: int, backoff_factor: float, idempotent: bool) -> Retry:
+    """A fresh urllib3 ``Retry`` for one request: ``max_retries`` more attempts, the first at once, then
+    ``backoff_factor × 2^(n-1)`` seconds (capped); gateway errors are retried only when repeating is harmless."""
+    return Retry(total=max_retries, redirect=0, raise_on_redirect=False, raise_on_status=False,
+                 allowed_methods=None, status_forcelist=RETRY_ALWAYS | (RETRY_IF_IDEMPOTENT if idempotent else set()),
+                 backoff_factor=backoff_factor, backoff_max=MAX_BACKOFF, respect_retry_after_header=False,
+                 retry_after_max=_NO_RETRY_AFTER_CAP)
+
+
+def next_attempt(current: Retry, method: str, url: str) -> Retry | None:
+    """The policy after one more failed attempt, or None when no attempt is left."""
     try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
+        return current.increment(method, url)
+    except MaxRetryError:
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max((when - (now or datetime.now(UTC))).total_seconds(), 0.0)
 
 
-def backoff(factor: float, retry_number: int) -> float:
-    """urllib3's schedule: the first retry at once, then factor × 2^(n-1), capped."""
-    return 0.0 if retry_number <= 1 else min(factor * 2 ** (retry_number - 1), MAX_BACKOFF)
-
-
-def status_is_retried(status: int, idempotent: bool) -> bool:
-    return status in RETRY_ALWAYS or (idempotent and status in RETRY_IF_IDEMPOTENT)
+def status_is_retried(current: Retry, method: str, status: int) -> bool:
+    return current.is_retry(method, status)
 
 
 def failure_is_retried(kind: str, idempotent: bool) -> bool:
     """Network failure kinds: nothing-sent ones always; a broken or silent answer only when repeating is safe."""
     return kind in NOTHING_SENT or (idempotent and kind in ("read_timeout", "dropped"))
+
+
+def retry_after_seconds(current: Retry, value: str | None) -> float | None:
+    """Seconds asked for by a ``Retry-After`` header (a number or an HTTP date); None if absent or unreadable."""
+    if value is None or not value.strip():
+        return None
+    try:
+        return float(current.parse_retry_after(value))
+    except InvalidHeader:
+        return None
 
 
 @dataclass
