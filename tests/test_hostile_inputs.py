@@ -251,3 +251,37 @@ def test_a_csv_upload_with_a_deep_header_says_which_column(app):
     upload(app, "deep.csv", f"type,userId,{'.'.join(['a'] * 2000)}\nidentify,u1,1\n".encode(), "text/csv")
     shown = joined(app.error) + joined(app.warning) + joined(app.markdown)
     assert "2,000 dotted parts" in shown
+
+
+@pytest.mark.parametrize("options", [["--pretty"], ["--view", "curl"], ["--view", "explain", "--table"],
+                                     ["--view", "requests", "--pretty"]], ids=lambda o: " ".join(o))
+def test_every_cli_view_writes_a_lone_surrogate_as_its_escape(tmp_path, options):
+    done = transform_cli(LONE.encode(), *options, tmp_path=tmp_path)
+    assert done.returncode == 0, done.stderr.decode()
+    assert b"\\ud800" in done.stdout
+
+
+# ---- send: the bad entry is reported, every other event is delivered -----------------------------
+
+def test_send_delivers_every_readable_event_of_a_hostile_file(emulator, tmp_path):
+    import os
+
+    from tests.conftest import EMULATOR_KEY
+
+    server = emulator()
+    lines = [json.dumps(identify(0)).encode(), LONE.encode(), latin1_line(2),
+             (json.dumps(identify(3))[:-2] + f', "first_name": {HUGE}}}}}').encode(), json.dumps(identify(4)).encode()]
+    path = tmp_path / "hostile.ndjson"
+    path.write_bytes(b"\n".join(lines))
+    env = {**os.environ, "FRESHSALES_API_KEY": EMULATOR_KEY}
+    done = subprocess.run([sys.executable, "-m", "freshsales_mapper", "send", "--domain", "acme.myfreshworks.com",
+                           "--base-url", server.base_url, str(path)], capture_output=True, cwd=ROOT, env=env,
+                          timeout=120)
+    err = done.stderr.decode()
+    assert "Traceback" not in err and "line 3, column" in err and "byte 0xE9 is not UTF-8 text" in err, err
+    outcomes = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [(o["location"], o["status"]) for o in outcomes] == [
+        ("line 1", "delivered"), ("line 2", "delivered"), ("line 4", "delivered"), ("line 5", "delivered")]
+    names = {c["email"]: c["first_name"] for c in server.contacts()}
+    assert names["u1@example.com"] == "\ud800"
+    assert names["u3@example.com"] is None  # Infinity: JSON.stringify sends null

@@ -65,7 +65,8 @@ def indented_json_bytes(value: Any) -> bytes:
         if _deeper_than(value, INDENT_DEPTH):
             # indenting 10,000 levels would print ~100 MB of spaces: such an entry stays on one line
             return json_bytes(value)
-        return json.dumps(value, indent=2, ensure_ascii=False).encode("utf-8")
+        # backslashreplace writes a lone surrogate as its JSON escape "\ud800", as JSON.stringify does.
+        return json.dumps(value, indent=2, ensure_ascii=False).encode("utf-8", "backslashreplace")
 
 
 INDENT_DEPTH = 64

@@ -89,7 +89,10 @@ def run(args: argparse.Namespace) -> int:
     shown: list[EventOutcome] = []
 
     def show(done: int, total: int, outcome: EventOutcome) -> None:
-        sys.stdout.write(json.dumps(outcome.to_json(), ensure_ascii=False) + "\n")
+        line = json.dumps(outcome.to_json(), ensure_ascii=False)
+        if not line.isascii():  # a lone surrogate from an event is written as its escape, as JSON.stringify does
+            line = line.encode("utf-8", "backslashreplace").decode("utf-8")
+        sys.stdout.write(line + "\n")
         sys.stdout.flush()
         shown.append(outcome)
 

@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
         for item in part:
             if text:
                 shown = problem_text(item, style) if isinstance(item, InputError) else render(transformed(item), item)
-                sink.entry(shown.encode("utf-8"))
+                sink.entry(shown.encode("utf-8", "backslashreplace"))  # a lone surrogate shows as \ud800
             else:
                 entries = [input_error_item(item)] if isinstance(item, InputError) else render(transformed(item), item)
                 for entry in entries:
