@@ -3,8 +3,9 @@
 Starts the emulator in its own process, then opens N connections at the same moment from this
 process (asyncio, one GET /lists each, ``Connection: close``) and counts what happened to each:
 answered 200, reset or refused by the kernel, or no answer within the time bound. Runs for the
-default listen backlog and, for comparison, for socketserver's old default of 5. Also checks that
-an idle connection is closed after the header timeout.
+default listen backlog and, for comparison, for socketserver's old default of 5. Also sends one
+oversized body (200 MB) and prints the emulator's peak RSS before and after (it answers 413 and
+drops the body as it arrives), and checks that an idle connection is closed after the header timeout.
 
     python benchmarks/bench_emulator.py                 # 100 and 500 clients
     python benchmarks/bench_emulator.py --clients 1000 --rounds 3
@@ -92,12 +93,33 @@ def idle_closed_after(port: int, limit: float) -> float | None:
         return time.monotonic() - started
 
 
+def peak_rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status", encoding="ascii") as status:
+        line = next(line for line in status if line.startswith("VmHWM:"))
+    return int(line.split()[1]) / 1024
+
+
+def post_huge_body(port: int, megabytes: int) -> str:
+    """POST a body of ``megabytes`` MB with a Content-Length, in 1 MB writes; the status line answered."""
+    with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
+        sock.sendall(f"POST /crm/sales/api/contacts/upsert HTTP/1.1\r\nHost: x\r\nAuthorization: Token token={KEY}"
+                     f"\r\nContent-Length: {megabytes << 20}\r\n\r\n".encode())
+        chunk = b" " * (1 << 20)
+        try:
+            for _ in range(megabytes):
+                sock.sendall(chunk)
+        except OSError as exc:
+            return f"connection dropped while sending ({type(exc).__name__})"
+        return sock.recv(200).split(b"\r\n", 1)[0].decode()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, nargs="+", default=[100, 500])
     parser.add_argument("--rounds", type=int, default=3, help="bursts per size (figures are summed)")
     parser.add_argument("--bound", type=float, default=20.0, help="seconds a client waits at most")
     parser.add_argument("--header-timeout", type=float, default=2.0)
+    parser.add_argument("--body-mb", type=int, default=200, help="size of the oversized body sent once")
     args = parser.parse_args()
     print(f"net.core.somaxconn = {Path('/proc/sys/net/core/somaxconn').read_text().strip()}")
     for backlog in (LISTEN_BACKLOG, 5):
@@ -114,6 +136,10 @@ def main() -> None:
                 detail = ", ".join(f"{what}: {n}" for what, n in sorted(totals.items()) if what != "200")
                 print(f"backlog {backlog:>4}, {clients:>4} concurrent clients x {args.rounds}: "
                       f"{failed / total:6.1%} not served ({detail or 'none'}), {elapsed:.1f} s")
+            before = peak_rss_mb(process.pid)
+            answer = post_huge_body(port, args.body_mb)
+            print(f"backlog {backlog:>4}: a {args.body_mb} MB body: {answer}; emulator peak RSS "
+                  f"{before:.0f} MB before, {peak_rss_mb(process.pid):.0f} MB after")
             closed = idle_closed_after(port, args.header_timeout + 5)
             print(f"backlog {backlog:>4}: an idle connection is closed after "
                   + (f"{closed:.1f} s" if closed is not None else f"more than {args.header_timeout + 5:g} s"))
