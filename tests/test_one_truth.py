@@ -13,11 +13,14 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from test_properties import messages
 
-from freshsales_mapper.engine.jsvalue import type_name
+from freshsales_mapper.engine.jsvalue import MessageReader, type_name
 from freshsales_mapper.engine.plan import FieldTrace, TransformResult
-from freshsales_mapper.engine.resolve import json_type
+from freshsales_mapper.engine.resolve import json_type, pick_value
 from freshsales_mapper.engine.resolvers import ReplayResolver
+from freshsales_mapper.engine.tables import load_tables
 from freshsales_mapper.engine.transform import transform_event
 from freshsales_mapper.engine.views import processor_items
 from freshsales_mapper.engine.vocabulary import CandidateOutcome, FieldStatus, ValueStepKind
@@ -102,3 +105,16 @@ def _check_trace(trace: FieldTrace) -> None:
     flattened = [s for s in trace.steps if s.kind is ValueStepKind.FLATTEN_ADDRESS]
     if flattened:
         assert flattened[-1].after == trace.final.value and trace.final.json_type == "string"
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(messages)
+def test_the_recorded_pick_decides_as_the_bare_one(message):
+    """trace=False stops at the winner without recording; it must pick exactly what the recorded pass picks."""
+    tables = load_tables()
+    for spec in (*tables.identify, *tables.group, *tables.sales_activity, *tables.user_email, *tables.lifecycle_stage):
+        recorded = pick_value(MessageReader(message), spec, record=True)
+        bare = pick_value(MessageReader(message), spec, record=False)
+        assert (recorded.value, recorded.winner) == (bare.value, bare.winner) or (
+            recorded.value != recorded.value and bare.value != bare.value)  # NaN is never equal to itself
+        assert len(recorded.found) == len(spec.paths) == len(recorded.outcomes)

@@ -68,7 +68,7 @@ class Pick(NamedTuple):
         for value in self.found:
             if won:
                 outcomes.append(NOT_REACHED if value is UNDEFINED else LATER)
-            elif value is not UNDEFINED and value is not None and value != "" and is_set(value):
+            elif counts_as_set(value):
                 outcomes.append(WON)
                 won = True
             else:
@@ -81,34 +81,58 @@ def pick_value(reader: MessageReader, spec: FieldSpec, record: bool = True) -> P
 
     With ``record`` the pass goes on past the winner (RudderStack stops there) so that ``found`` holds
     what every candidate held and ``outcomes`` can tell "later" (present, ignored) from "not-reached";
-    without it (``trace=False``) nothing is recorded and the pass stops at the winner. The decision is
-    the same either way.
+    without it (``trace=False``) nothing is recorded and the pass stops at the winner. Both decide
+    with ``counts_as_set``; the test suite runs every conformance case both ways.
     """
     if spec.single:
         value = reader.get(spec.paths[0], spec.segments[0])
         return _new_tuple(Pick, (value, None if value is UNDEFINED else spec.paths[0], (value,), True))
-    found: list[Any] = []
-    picked, winner = None, None
+    if record:
+        return _recorded_pick(reader, spec)
     known = reader.parents
     for parent, leaves in spec.runs:
         node = known.get(parent)
         if node is None:
             node = reader.parent(parent)
-        if node is UNDEFINED:  # nothing under an absent parent: the whole run is absent
-            if record:
-                found.extend([UNDEFINED] * len(leaves))
+        if node is UNDEFINED:  # nothing under an absent parent: skip the whole run
             continue
-        is_dict = type(node) is dict
         for leaf, path in leaves:
-            value = node.get(leaf, UNDEFINED) if is_dict else get_path(reader.message, path)
-            if record:
-                found.append(value)
-            if winner is None and (value if type(value) is str else
-                                   (value is not UNDEFINED and value is not None and is_set(value))):
+            value = node.get(leaf, UNDEFINED) if type(node) is dict else get_path(reader.message, path)
+            # counts_as_set(value), inlined: this loop is the hot path of bulk transforms
+            if type(value) is str:
+                if value:
+                    return _new_tuple(Pick, (value, path, (), False))
+            elif value is not UNDEFINED and value is not None and is_set(value):
+                return _new_tuple(Pick, (value, path, (), False))
+    return NOTHING_PICKED
+
+
+def _recorded_pick(reader: MessageReader, spec: FieldSpec) -> Pick:
+    found: list[Any] = []
+    picked, winner = None, None
+    for parent, leaves in spec.runs:
+        node = reader.parents.get(parent)
+        if node is None:
+            node = reader.parent(parent)
+        if node is UNDEFINED:
+            found.extend([UNDEFINED] * len(leaves))
+            continue
+        for leaf, path in leaves:
+            value = node.get(leaf, UNDEFINED) if type(node) is dict else get_path(reader.message, path)
+            found.append(value)
+            if winner is None and counts_as_set(value):
                 picked, winner = value, path
-                if not record:
-                    return _new_tuple(Pick, (picked, winner, found, False))
     return _new_tuple(Pick, (picked, winner, found, False))
+
+
+def counts_as_set(value: Any) -> bool:
+    """Whether ``getValueFromMessage`` takes a candidate's value: a non-empty string, or any set value."""
+    if type(value) is str:
+        return value != ""
+    return value is not UNDEFINED and value is not None and is_set(value)
+
+
+NOTHING_PICKED = Pick(None, None, (), False)
 
 
 def coerce(value: Any, how: str | None) -> Any:
@@ -126,8 +150,9 @@ def construct_payload(reader: MessageReader, specs: tuple[FieldSpec, ...], trace
     ``traces`` (when a list) receives one FieldTrace per field, in table order, built from that pass.
     """
     payload: dict[str, Any] = {}
+    record = traces is not None
     for spec in specs:
-        pick = pick_value(reader, spec, traces is not None)
+        pick = pick_value(reader, spec, record)
         raw = pick[0]  # .value, without the descriptor call
         value = raw if spec.coerce is None else coerce(raw, spec.coerce)
         if type(value) is str:  # the usual case, decided without the general checks
@@ -139,10 +164,10 @@ def construct_payload(reader: MessageReader, specs: tuple[FieldSpec, ...], trace
             if sent:  # kept as JavaScript holds it (Infinity, 2^53+ integers); emit() makes it JSON
                 payload[spec.dest] = value
         flattened = None
-        if spec.flatten and sent and truthy(payload[spec.dest]):
+        if sent and spec.flatten and truthy(payload[spec.dest]):
             flattened = flatten_step(payload[spec.dest])
             payload[spec.dest] = flattened.after
-        if traces is not None:
+        if record:
             final = payload.get(spec.dest, UNDEFINED)
             trace = trace_field(spec, pick, value, final if final is UNDEFINED else js_json_value(final))
             if flattened is not None:
