@@ -20,6 +20,7 @@ from freshsales_mapper.engine.resolvers import OfflineResolver
 from freshsales_mapper.engine.transform import transform_event
 from freshsales_mapper.inputs import decode_utf8, parse_csv_text, parse_events_text
 from freshsales_mapper.inputs.csv_text import MAX_COLUMN_PARTS
+from freshsales_mapper.inputs.model import MAX_DEPTH
 
 ROOT = Path(__file__).resolve().parents[1]
 GOOD_LINES = 1000
@@ -172,6 +173,27 @@ def test_the_cli_points_at_the_bad_byte_from_a_file_and_from_stdin_alike(tmp_pat
     assert answers[3]["statusCode"] == 400 and "udce9" not in done.stdout.decode()
 
 
+# ---- a JSON array with one element nested too deeply ----------------------------------------------
+
+def test_one_array_element_nested_too_deeply_is_its_own_error_and_the_others_are_read():
+    deep = "[" * (MAX_DEPTH + 5000) + "]" * (MAX_DEPTH + 5000)
+    tricky = json.dumps(identify(2, note='a "]}[{," string'))
+    text = "[\n" + json.dumps(identify(0)) + ",\n" + '{"type": "track", "properties": {"d": ' + deep + "}},\n" + tricky + "\n]"
+    parsed = parse_events_text(text)
+    assert parsed.format == "array"
+    assert [i.message["userId"] for i in parsed.items] == ["u0", "u2"]
+    assert parsed.items[1].message["traits"]["note"] == 'a "]}[{," string'
+    [error] = parsed.errors
+    assert (error.line, error.column, error.path) == (3, 1, "$[1]") and "nested too deeply" in error.message
+    assert [type(e).__name__ for e in parsed.in_order()] == ["EventInput", "InputError", "EventInput"]
+
+
+def test_a_broken_array_that_is_also_too_deep_stays_one_error():
+    deep = "[" * (MAX_DEPTH + 5000) + "]" * (MAX_DEPTH + 5000)
+    parsed = parse_events_text("[" + json.dumps(identify(0)) + ", " + deep + " oops]")
+    assert not parsed.items and len(parsed.errors) == 1
+
+
 # ---- a CSV header thousands of parts deep --------------------------------------------------------
 
 def test_a_csv_column_with_thousands_of_dotted_parts_is_a_header_error():
@@ -190,7 +212,7 @@ def test_a_csv_column_at_the_part_limit_still_nests():
 
 
 def test_a_csv_cell_whose_json_would_nest_too_deep_is_that_rows_error():
-    deep = "[" * 899 + "]" * 899
+    deep = "[" * (MAX_DEPTH - 10) + "]" * (MAX_DEPTH - 10)  # fine alone, too deep under a 50-part name
     header = "type,userId," + ".".join(["t"] * 50)
     parsed = parse_csv_text(f'{header}\nidentify,u1,"{deep}"\nidentify,u2,3\n')
     assert [i.message["userId"] for i in parsed.items] == ["u2"]

@@ -18,12 +18,14 @@ import dataclasses
 import gc
 import itertools
 import json
+import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 from freshsales_mapper.inputs.model import (
     BOM,
     PROCESSOR_KEYS,
+    TOO_DEEP,
     UNDECODABLE,
     EventInput,
     InputError,
@@ -222,6 +224,69 @@ def _parse_events_text(text: str, source: str) -> ParsedInput:
     if _looks_like_ndjson(lines):
         return _parsed(iter_ndjson_lines(lines), "ndjson", source)
     offset, problem = failure
+    if problem == TOO_DEEP and text.lstrip().startswith("[") and (elements := _array_elements(text)) is not None:
+        return _parsed(elements, "array", source)  # only the element nested too deeply is lost
     line, column = line_and_column(text, offset)
     error = InputError(problem, line, column, None, f"line {line}, column {column}")
     return ParsedInput([], [error], "array" if text.lstrip().startswith("[") else "object", source)
+
+
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
+
+
+def _array_elements(text: str) -> list[EventInput | InputError] | None:
+    """An array's elements one by one, each its own entry or error; None if the array is not well formed.
+
+    For an array the whole-text parse refused as too deep: the element nested too deeply becomes
+    an error pointing at it, and the others are read as usual.
+    """
+    counter = itertools.count()
+    entries: list[EventInput | InputError] = []
+    position = _WHITESPACE.match(text, text.index("[") + 1).end()
+    if text.startswith("]", position):
+        return None
+    for index in itertools.count():
+        end = _value_end(text, position)
+        if end is None:
+            return None
+        value, failure = decode_json(text[position:end])
+        line, column = line_and_column(text, position)
+        where = f"item [{index}], line {line}, column {column}"
+        entries.append(event_entry(value, f"item [{index}]", f"$[{index}]", line, counter) if failure is None
+                       else InputError(failure[1], line, column, f"$[{index}]", where))
+        position = _WHITESPACE.match(text, end).end()
+        if text.startswith(",", position):
+            position = _WHITESPACE.match(text, position + 1).end()
+        elif text.startswith("]", position) and not text[position + 1:].strip():
+            return entries
+        else:
+            return None
+    return None
+
+
+def _value_end(text: str, start: int) -> int | None:
+    """Where the JSON value at ``start`` ends, by counting brackets outside strings (no recursion)."""
+    depth, position, size = 0, start, len(text)
+    while position < size:
+        character = text[position]
+        if character == '"':
+            string = _STRING.match(text, position)
+            if string is None:
+                return None
+            position = string.end()
+            if depth == 0:
+                return position
+            continue
+        if character in "[{":
+            depth += 1
+        elif character in "]}":
+            if depth == 0:
+                return position if position > start else None
+            depth -= 1
+            if depth == 0:
+                return position + 1
+        elif depth == 0 and character in ", \t\n\r":
+            return position if position > start else None
+        position += 1
+    return None

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from freshsales_mapper.engine.jsvalue import UNDEFINED, allow_deep_values
+from freshsales_mapper.engine.jsvalue import DEEPEST_VALUE, UNDEFINED, allow_deep_values
 
 BOM = "\ufeff"
 PROCESSOR_KEYS = ("message", "destination", "metadata")
@@ -108,6 +108,9 @@ _HUGE_INTEGER_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_
 _CONSTANT_OR_STRING = re.compile(r'"(?:[^"\\]|\\.)*"|(-?Infinity|NaN)')
 
 
+TOO_DEEP = "the JSON is nested too deeply"
+
+
 def decode_json(text: str) -> tuple[Any, tuple[int, str] | None]:
     """(value, None) or (None, (offset of the problem in ``text``, what is wrong))."""
     allow_deep_values()
@@ -128,7 +131,7 @@ def decode_json(text: str) -> tuple[Any, tuple[int, str] | None]:
         problem = f"{exc.name} is not valid JSON (RudderStack would reject it); use null or a number"
         return None, (offset, problem)
     except RecursionError:
-        return None, (0, "the JSON is nested too deeply")
+        return None, (0, TOO_DEEP)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -173,9 +176,9 @@ def undecodable_strings(value: Any) -> Iterator[tuple[tuple[str | int, ...], str
             pending.extend((child, (*where, i)) for i, child in reversed(list(enumerate(node))))
 
 
-# How deep an event may nest: about what Python's JSON decoder reaches before its recursion limit, so
-# that CSV input (which builds values without recursion) never goes deeper than JSON input can.
-MAX_DEPTH = 900
+# How deep an event may nest: what JSON input reaches (the engine's own limit), so that CSV input,
+# which builds values without recursion, never goes deeper than JSON input can.
+MAX_DEPTH = DEEPEST_VALUE
 
 
 def nesting(value: Any) -> int:
