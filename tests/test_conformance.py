@@ -12,8 +12,10 @@ To add a set of cases, drop the file in tests/conformance/ and list it with its 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -124,21 +126,30 @@ def transform_command() -> list[str]:
     return [*command, "--reveal-key"] if "--reveal-key" in listed else command
 
 
+def run_network_group(command: list[str], replies: Path, cases: list[dict]) -> subprocess.CompletedProcess:
+    body = [{**{k: c["request"][k] for k in ("message", "destination") if k in c["request"]},
+             "metadata": {"case": c["id"]}} for c in cases]
+    return subprocess.run([*command, "--replay", str(replies)], input=json.dumps(body), cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)
+
+
 @pytest.mark.parametrize("name", list(CASE_FILES))
 def test_the_command_line_reproduces_every_case(name, networks, tmp_path):
-    """The same cases through ``python -m freshsales_mapper transform --replay``, one run per network set."""
+    """The same cases through ``python -m freshsales_mapper transform --replay``, one run per network set
+    (as the reference scorer does); the runs are independent, so they go side by side on every core."""
     command = transform_command()
     groups: dict[str, list[dict]] = {}
     for case in CASES_BY_FILE[name]:
         groups.setdefault(case.get("network") or "", []).append(case)
-    matched = 0
-    for network, cases in groups.items():
-        replies = tmp_path / f"replies-{network or 'none'}.json"
+    runs = []
+    for number, (network, cases) in enumerate(groups.items()):
+        replies = tmp_path / f"replies-{number}.json"
         replies.write_text(json.dumps(networks.get(network, [])), "utf-8")
-        body = [{**{k: c["request"][k] for k in ("message", "destination") if k in c["request"]},
-                 "metadata": {"case": c["id"]}} for c in cases]
-        proc = subprocess.run([*command, "--replay", str(replies)], input=json.dumps(body), cwd=ROOT,
-                              capture_output=True, text=True, timeout=300)
+        runs.append((replies, cases))
+    with ThreadPoolExecutor(max_workers=max(1, len(os.sched_getaffinity(0)))) as pool:
+        finished = list(pool.map(lambda run: run_network_group(command, *run), runs))
+    matched = 0
+    for (_, cases), proc in zip(runs, finished, strict=True):
         assert proc.returncode == 0, proc.stderr[-2000:]
         by_case: dict[str, list] = {}
         for item in json.loads(proc.stdout):
