@@ -6,6 +6,7 @@ import json
 import re
 from typing import Any
 
+from freshsales_mapper.engine.jsvalue import deeper_than
 from freshsales_mapper.engine.plan import HttpRequest, Placeholder, TransformResult
 from freshsales_mapper.engine.views import TOKEN_PREFIX, curl_command, masked_headers
 from freshsales_mapper.engine.views import processor_items as rudderstack_items
@@ -94,5 +95,10 @@ def step_title(number: int, step: Any) -> str:
 
 
 def body_text(value: Any) -> str:
-    """Indented JSON for a code block (placeholders print as their ``{{…}}`` text)."""
-    return printable(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+    """Indented JSON for a code block (placeholders print as their ``{{…}}`` text).
+
+    A value nested deeper than 64 levels stays on one line: indenting 10,000 levels would be ~100 MB of
+    spaces, and the stdlib indents in pure Python (minutes at that depth).
+    """
+    indent = None if deeper_than(value, 64) else 2
+    return printable(json.dumps(value, ensure_ascii=False, indent=indent, default=str))

@@ -16,6 +16,7 @@ from typing import Any
 
 from freshsales_mapper.engine.plan import TransformResult
 from freshsales_mapper.engine.resolvers import OfflineResolver
+from freshsales_mapper.engine.route import parse_template
 from freshsales_mapper.engine.secret import mask_key
 from freshsales_mapper.engine.transform import transform_event
 from freshsales_mapper.inputs import (
@@ -41,6 +42,8 @@ _RESOLVER = OfflineResolver()
 
 def preview_key(api_key: str | None) -> str:
     """What previews put where the key goes: the masked key, or a visible placeholder when there is none."""
+    if api_key and parse_template(api_key):
+        return api_key  # a {{ path || default }} template says where the key comes from; what it finds is masked
     return mask_key(api_key) if api_key else PLACEHOLDER_KEY
 
 
@@ -88,6 +91,8 @@ def masked_destination(destination: Any) -> Any:
         return destination
     config = destination.get("Config")
     if not isinstance(config, dict) or not isinstance(config.get("apiKey"), str) or not config["apiKey"]:
+        return destination
+    if parse_template(config["apiKey"]):  # the template is not the key; the value it picks is masked where shown
         return destination
     return {**destination, "Config": {**config, "apiKey": mask_key(config["apiKey"])}}
 

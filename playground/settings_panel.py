@@ -5,6 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from freshsales_mapper.engine.route import parse_template
+
 from . import sandbox, state
 from .pipeline import MAPPING_TARGETS, PLACEHOLDER_KEY, Settings, preview_key, settings_problems
 
@@ -13,6 +15,11 @@ MODE_HELP = {
     "Sandbox": "send to a local Freshsales emulator",
     "Live": "send to your Freshsales account",
 }
+
+
+TEMPLATE_NOTE = ("A RudderStack dynamic config template: each event fills the {setting} from that path (the "
+                 "default when it is missing or null), and RudderStack removes the value from the event. What it "
+                 "resolves to for the event shown is under **What RudderStack's route did**.")
 
 
 def render() -> Settings:
@@ -24,7 +31,11 @@ def render() -> Settings:
             _sandbox_box()
         domain = st.text_input("Freshsales domain", key=state.DOMAIN,
                                help="The full host, as RudderStack uses it: https:// + domain + /crm/sales/api/…")
+        if parse_template(domain or ""):
+            st.caption(TEMPLATE_NOTE.format(setting="domain"))
         token = _api_key_field()
+        if parse_template(token):
+            st.caption(TEMPLATE_NOTE.format(setting="key"))
         mappings = _event_mapping_editor()
         settings = Settings(domain=domain or "", key_token=token, mappings=mappings, mode=mode)
         _settings_warnings(settings)

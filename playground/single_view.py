@@ -24,6 +24,10 @@ def render(item: EventInput, result: TransformResult, shapes: list[ShapeError]) 
     if shapes:
         lines = "\n".join(f"- `{s.path}`: {s.message}" for s in shapes)
         st.warning(f"**This event breaks RudderStack's event shape** ({len(shapes)} problem(s)):\n{lines}", icon=":material/rule:")
+    if result.route:
+        route_lines = "\n".join(f"- {note.text}" for note in result.route)  # keys already masked in the text
+        st.info(f"**What RudderStack's route did** before its Freshsales code ran:\n{route_lines}",
+                icon=":material/alt_route:")
     if result.error is not None:
         render_failure(result.error)
     # Side by side when there is room; style.CSS stacks the plan under the table when the page is narrow.

@@ -80,3 +80,20 @@ def test_a_value_nested_ten_thousand_deep_goes_through_every_output(view):
     assert "Traceback" not in done.stderr and done.stdout.count('"leaf"') >= 1
     allow_deep_values()  # this test process reads the output back with the stdlib parser
     assert json.loads(done.stdout)
+
+
+def test_send_answers_every_item_and_sends_the_good_ones(emulator, tmp_path):
+    from conftest import EMULATOR_KEY
+
+    server = emulator()
+    good = {"message": IDENTIFY, "destination": {"Config": {"apiKey": EMULATOR_KEY, "domain": "acme.myfreshworks.com"}}}
+    events = tmp_path / "events.json"
+    events.write_text(json.dumps([{"message": IDENTIFY}, {"message": None, "destination": None}, good]), "utf-8")
+    done = subprocess.run([sys.executable, "-m", "freshsales_mapper", "send", "--base-url", server.base_url,
+                           str(events)], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    outcomes = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [o["index"] for o in outcomes] == [0, 1, 2], done.stderr
+    for rejected in outcomes[:2]:  # no destination to send with: an outcome with the reason, not a crash
+        assert rejected["status"] in ("skipped", "failed") and "destination" in rejected["reason"], rejected
+    assert outcomes[2]["status"] == "delivered"
+    assert "Traceback" not in done.stderr

@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 
 from freshsales_mapper.cli.common import json_bytes
+from freshsales_mapper.engine.jsvalue import deeper_than
 from freshsales_mapper.engine.plan import FieldTrace, LookupStep, Placeholder, TransformResult
 from freshsales_mapper.engine.vocabulary import FieldStatus
 
@@ -62,7 +63,7 @@ def indented_json_bytes(value: Any) -> bytes:
     try:
         return orjson.dumps(value, option=orjson.OPT_INDENT_2)
     except TypeError:
-        if _deeper_than(value, INDENT_DEPTH):
+        if deeper_than(value, INDENT_DEPTH):
             # indenting 10,000 levels would print ~100 MB of spaces: such an entry stays on one line
             return json_bytes(value)
         # backslashreplace writes a lone surrogate as its JSON escape "\ud800", as JSON.stringify does.
@@ -72,15 +73,6 @@ def indented_json_bytes(value: Any) -> bytes:
 INDENT_DEPTH = 64
 
 
-def _deeper_than(value: Any, limit: int) -> bool:
-    pending = [(value, 0)]
-    while pending:
-        item, depth = pending.pop()
-        if isinstance(item, (dict, list)):
-            if depth >= limit:
-                return True
-            pending.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
-    return False
 
 
 def json_array_member(style: Style) -> Callable[[Any], bytes]:

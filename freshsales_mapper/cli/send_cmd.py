@@ -135,6 +135,8 @@ def _check_destinations(items: list[EventInput], options: dict[str, Any]) -> Non
     """Refuse the whole batch (exit 2) before sending anything if any destination cannot be used."""
     checked: set[tuple[str, str]] = set()
     for item in items:
+        if item.processor and not isinstance(item.destination, dict):
+            continue  # RudderStack rejects such an item itself: the sender reports it, the rest are sent
         try:
             domain, api_key = destination_settings(item.destination)
             slot = (domain, hashlib.sha256(api_key.encode()).hexdigest())

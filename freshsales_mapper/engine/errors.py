@@ -153,8 +153,31 @@ def explain(error: RudderError) -> TransformFailure:
     )
 
 
+# Crashes RudderStack's route or JavaScript itself causes, in plain words (pattern, explanation, fix).
+_CRASHES = tuple((re.compile(pattern), explanation, fix) for pattern, explanation, fix in (
+    (r"reading 'Config'\)$",
+     "The item has no destination (or it is null): RudderStack's route reads destination.Config to fill its "
+     "dynamic settings and crashes before the Freshsales code runs.",
+     "Give the item a destination object with a Config, or send the bare event with your settings."),
+    (r"^Cannot convert object to primitive value$",
+     "A value RudderStack turns into a number or text is an object with its own `toString` key; JavaScript "
+     "cannot convert such an object and throws.",
+     "Send the field as a plain string or number, or rename the object's `toString` key."),
+    (r"^Cannot convert undefined or null to object$|^Cannot set unsafe key|^Cannot delete property",
+     "A {{ path || default }} setting read its value through a key with dots in it (or an array's length, or "
+     "a prototype key), and RudderStack's unset-value then fails to remove it from the event.",
+     "Point the template at a path made of plain keys (no dots inside a key)."),
+    (r"^Cannot read properties of undefined \(reading 'type'\)$",
+     "A {{ message || ... }} setting took the whole message out of the item before the destination ran.",
+     "Point the template at a field inside the message, e.g. {{ message.userId || \"default\" }}."),
+))
+
+
 def _match(error: RudderError) -> tuple[str, str]:
     if error.crashed:
+        for pattern, explanation, fix in _CRASHES:
+            if pattern.search(error.message):
+                return f"{explanation} RudderStack answers 500, so the event is retried and fails the same way.", fix
         return ("RudderStack's transformer itself crashed on an unexpected value "
                 f"({error.message}); it answers 500, so the event is retried and fails the same way each time.",
                 "Fix the value's type in the event (for example, make `type` and `event` strings).")

@@ -43,6 +43,18 @@ def allow_deep_values() -> None:
         sys.setrecursionlimit(_RECURSION_LIMIT)
 
 
+def deeper_than(value: Any, limit: int) -> bool:
+    """Whether JSON data nests more than ``limit`` levels (a loop: safe at any depth)."""
+    pending = [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, (dict, list)):
+            if depth >= limit:
+                return True
+            pending.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return False
+
+
 class JsTypeError(TypeError):
     """A TypeError JavaScript would throw here (RudderStack answers 500); ``str()`` is its text."""
 
