@@ -233,3 +233,11 @@ def test_values_nested_ten_thousand_deep_are_sent_as_they_are():
         sent, depth = sent["a"], depth + 1
     assert depth == 10_000 and sent == {"leaf": 1}
     assert json.loads(json.dumps(item))["statusCode"] == 200
+
+
+def test_retl_type_that_javascript_cannot_turn_into_a_key_throws():
+    for kind in ({"toString": "x"}, [{"toString": "x"}]):
+        _, [item] = run({"type": kind, "channel": "sources"}, destination())
+        assert (item["statusCode"], item["error"]) == (500, "Cannot convert object to primitive value")
+    routed = route_item({"type": ["identify"], "channel": "sources", "traits": {"timestamp": "t"}}, destination())
+    assert routed.message["timestamp"] == "t"  # String(["identify"]) is "identify"

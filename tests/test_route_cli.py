@@ -97,3 +97,16 @@ def test_send_answers_every_item_and_sends_the_good_ones(emulator, tmp_path):
         assert rejected["status"] in ("skipped", "failed") and "destination" in rejected["reason"], rejected
     assert outcomes[2]["status"] == "delivered"
     assert "Traceback" not in done.stderr
+
+
+def test_explain_tells_what_the_route_did_with_the_picked_key_masked():
+    message = {**IDENTIFY, "userId": "user-secret-4321"}
+    body = {"message": message, "destination": {"Config": {"apiKey": '{{ message.userId || "d" }}',
+                                                           "domain": "acme.myfreshworks.com"}}}
+    for view in (["--table"], ["--json"]):
+        done = transform(json.dumps(body), "--view", "explain", *view)
+        assert done.returncode == 0, done.stderr
+        assert "RudderStack then removed message.userId" in done.stdout and "****4321" in done.stdout
+    done = subprocess.run([sys.executable, "-m", "freshsales_mapper", "transform", "--view", "explain", "--table"],
+                          input=json.dumps(body), capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert "what RudderStack's route did first" in done.stdout and "user-secret-4321" not in done.stdout

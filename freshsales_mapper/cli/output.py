@@ -179,6 +179,10 @@ def explain_text(result: TransformResult, location: str, width: int | None = Non
                               subsequent_indent="    "),
                 textwrap.fill(f"how to fix it: {one_line(error.fix)}", width, initial_indent="  ",
                               subsequent_indent="    ")]
+    if result.route:  # before the destination ran; a key picked by a template is masked in the text
+        out += ["", "what RudderStack's route did first:"]
+        out += [textwrap.fill(one_line(note.text), width, initial_indent="  ", subsequent_indent="    ")
+                for note in result.route]
     shown = [t for t in result.fields if t.status is not FieldStatus.UNSET]
     unset = [t for t in result.fields if t.status is FieldStatus.UNSET]
     if shown:

@@ -25,7 +25,7 @@ from enum import StrEnum
 from typing import Any
 
 from freshsales_mapper.engine.jspath import JsPathError, get_value, json_kind, unset_value
-from freshsales_mapper.engine.jsvalue import UNDEFINED, is_set, js_string, js_trim, truthy
+from freshsales_mapper.engine.jsvalue import UNDEFINED, JsTypeError, is_set, js_string, js_trim, truthy
 from freshsales_mapper.engine.secret import mask_key
 
 RETL_CHANNEL = "sources"
@@ -86,7 +86,10 @@ def route_item(message: Any, destination: Any, metadata: Any = UNDEFINED) -> Rou
     """
     notes: list[RouteNote] = []
     message = _spread_message(message, notes)
-    _retl_timestamp(message, notes)
+    try:
+        _retl_timestamp(message, notes)
+    except JsTypeError as exc:  # a type array holding an object with its own toString key
+        return RoutedItem(message, destination, notes, str(exc))
     item: dict[str, Any] = {"message": message}
     if destination is not UNDEFINED:
         item["destination"] = destination
@@ -160,10 +163,9 @@ def _property_key(value: Any) -> str | None:
     if isinstance(value, str):
         return value
     if isinstance(value, list):
-        try:
-            return js_string(value)
-        except (TypeError, ValueError):
-            return None
+        return js_string(value)  # String(array): may throw like JavaScript's ToPrimitive
+    if isinstance(value, dict) and "toString" in value:
+        js_string(value)  # throws: the property key of such an object cannot be computed
     return None  # numbers, booleans, null and plain objects never name "identify" or "track"
 
 
