@@ -5,6 +5,7 @@ Owns JavaScript value semantics, the mapping tables, value resolution, event typ
 errors, plans, resolvers that answer lookups without I/O (offline placeholders, recorded replies) and
 output views. Imports only the standard library: no network, threads, processes, UI or pandas.
 Lookups that need the network are answered by a resolver passed in (see ``sending.LiveResolver``).
+``UPSTREAM_COMMIT`` is the rudder-transformer commit the tables and the semantics follow.
 """
 
 from freshsales_mapper.engine.tables import UPSTREAM_COMMIT
