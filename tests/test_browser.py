@@ -219,6 +219,25 @@ def test_metrics_show_whole_numbers_at_800_px(open_page):
     _no_sideways_scroll(page)
 
 
+def test_clicking_a_batch_row_brings_its_detail_into_view(open_page):
+    page = open_page(1440, 900)
+    _paste(page, (ROOT / "sample_events" / "batch_mixed.ndjson").read_text(encoding="utf-8"))
+    page.get_by_text("Every event", exact=True).wait_for()
+    grid = page.locator('[data-testid="stDataFrame"]').last
+    grid.scroll_into_view_if_needed()
+    page.locator('[data-testid="stDataFrame"] [role="gridcell"]').first.wait_for(state="attached")
+    box = grid.bounding_box()
+    row_px = 35  # the grid's header and row height
+    page.mouse.click(box["x"] + 15, box["y"] + row_px + row_px * 4 + row_px / 2)  # the fifth row's picker
+    page.get_by_text("line 5: ").first.wait_for()
+    heading = page.get_by_text("3 · Event in detail")
+    page.wait_for_function("""() => {
+      const h = [...document.querySelectorAll('[data-testid="stHeading"]')].find(e => e.textContent.includes('Event in detail'));
+      return h && h.getBoundingClientRect().top >= -1 && h.getBoundingClientRect().top < 200;
+    }""")
+    _fully_in_view(page, heading)
+
+
 def test_try_an_example_fills_the_box_and_maps_it(page):
     page.get_by_text("Try an example").wait_for()
     page.get_by_role("button", name="Try an example").click()
