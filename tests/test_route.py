@@ -241,3 +241,19 @@ def test_retl_type_that_javascript_cannot_turn_into_a_key_throws():
         assert (item["statusCode"], item["error"]) == (500, "Cannot convert object to primitive value")
     routed = route_item({"type": ["identify"], "channel": "sources", "traits": {"timestamp": "t"}}, destination())
     assert routed.message["timestamp"] == "t"  # String(["identify"]) is "identify"
+
+
+def test_a_template_may_read_and_remove_another_setting():
+    # Config keys are filled in order on the clone the item holds: apiKey takes domain's value away
+    dest = {"Config": {"apiKey": '{{ destination.Config.domain || "d" }}', "domain": DOMAIN}, "ID": "dest-1"}
+    routed = route_item(IDENTIFY, dest)
+    assert routed.destination["Config"]["apiKey"] == DOMAIN
+    assert routed.destination["Config"]["domain"] is UNDEFINED  # configureVal writes the missing key back
+    assert dest["Config"]["domain"] == DOMAIN  # the caller's settings are untouched
+    routed = route_item(IDENTIFY, {**dest, "Config": {"apiKey": '{{ destination.ID || "d" }}'}})
+    assert routed.destination["Config"]["apiKey"] == "dest-1" and "ID" not in routed.destination
+
+
+def test_a_template_that_takes_the_whole_destination_away_crashes():
+    _, [item] = run(IDENTIFY, destination(apiKey='{{ destination || "d" }}'))
+    assert (item["statusCode"], item["error"]) == (500, "Cannot set properties of undefined (setting 'Config')")

@@ -127,12 +127,14 @@ def has_values(value: Any) -> bool:
     return False
 
 
-def unset_value(target: dict, path: str, copy_on_write: bool = True) -> bool:
+def unset_value(target: dict, path: str, owned: set[int] | None = None) -> bool:
     """``unset-value`` on the route's event object; True when a key was deleted.
 
-    With ``copy_on_write`` every container on the way is replaced by a shallow copy first, so the caller's
-    data is never changed (RudderStack changes the objects it was given; nobody reads them afterwards).
+    A container on the way that is not in ``owned`` (ids of containers the caller made itself) is replaced
+    by a shallow copy first, so the caller's data is never changed (RudderStack changes the objects it was
+    given; nobody reads them afterwards). ``None`` owns nothing.
     """
+    owned = set() if owned is None else owned
     if path in target:  # obj.hasOwnProperty(path) on the whole path first
         del target[path]
         return True
@@ -147,8 +149,10 @@ def unset_value(target: dict, path: str, copy_on_write: bool = True) -> bool:
         if holder is None or holder is UNDEFINED:
             raise JsPathError(f"Cannot read properties of {'null' if holder is None else 'undefined'} "
                               f"(reading '{seg}')")
-        if copy_on_write and isinstance(child, (dict, list)) and isinstance(holder, dict) and seg in holder:
+        if (isinstance(child, (dict, list)) and id(child) not in owned and isinstance(holder, dict)
+                and seg in holder):
             child = holder[seg] = dict(child) if isinstance(child, dict) else list(child)
+            owned.add(id(child))
         holder = child
     if holder is None or holder is UNDEFINED:
         raise JsPathError("Cannot convert undefined or null to object")

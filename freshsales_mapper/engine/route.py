@@ -105,12 +105,19 @@ def route_item(message: Any, destination: Any, metadata: Any = UNDEFINED) -> Rou
         return RoutedItem(message, destination, notes,
                           f"Cannot read properties of {js_string(destination)} (reading 'Config')")
     routed = _spread(destination)
-    routed["Config"] = _clone(destination.get("Config", UNDEFINED) if isinstance(destination, dict) else UNDEFINED)
+    owned = {id(item), id(message), id(routed)}  # made here: templates may change them in place
+    routed["Config"] = _clone(destination.get("Config", UNDEFINED) if isinstance(destination, dict) else UNDEFINED,
+                              owned)
     item["destination"] = routed
     try:
-        routed["Config"] = _configure(routed["Config"], item, notes)
+        config = _configure(routed["Config"], item, notes, owned)
     except JsPathError as exc:
         return RoutedItem(item.get("message", UNDEFINED), routed, notes, str(exc))
+    routed = item.get("destination", UNDEFINED)
+    if not isinstance(routed, dict):  # a template took the destination itself away
+        return RoutedItem(item.get("message", UNDEFINED), routed, notes,
+                          "Cannot set properties of undefined (setting 'Config')")
+    routed["Config"] = config
     config = routed["Config"]
     if config is not None and config is not UNDEFINED and not isinstance(config, dict):
         notes.append(RouteNote(RouteStep.CONFIG_NOT_OBJECT, f"Config is {json_kind(config)}, not an object: "
@@ -171,11 +178,12 @@ def _property_key(value: Any) -> str | None:
 
 # --- 2. DynamicConfigParser ------------------------------------------------------------------------
 
-def _clone(value: Any) -> Any:
-    """structuredClone of JSON data, as a loop (no recursion limit)."""
+def _clone(value: Any, owned: set[int]) -> Any:
+    """structuredClone of JSON data, as a loop (no recursion limit); every new container joins ``owned``."""
     if not isinstance(value, (dict, list)):
         return value
     root = dict(value) if isinstance(value, dict) else list(value)
+    owned.add(id(root))
     pending = [root]
     while pending:
         container = pending.pop()
@@ -184,6 +192,7 @@ def _clone(value: Any) -> Any:
             child = container[key]
             if isinstance(child, (dict, list)):
                 container[key] = copy = dict(child) if isinstance(child, dict) else list(child)
+                owned.add(id(copy))
                 pending.append(copy)
     return root
 
@@ -199,10 +208,10 @@ def _holds_template(value: Any) -> bool:
     return False
 
 
-def _configure(config: Any, item: dict, notes: list[RouteNote]) -> Any:
+def _configure(config: Any, item: dict, notes: list[RouteNote], owned: set[int]) -> Any:
     """configureVal: strings are filled in place, depth first in key order, as a loop."""
     if isinstance(config, str):
-        return _fill(config, "Config", item, notes)
+        return _fill(config, "Config", item, notes, owned)
     if not isinstance(config, (dict, list)):
         return config
     stack: list[tuple[Any, list, str]] = [(config, _keys(config), "")]
@@ -215,7 +224,7 @@ def _configure(config: Any, item: dict, notes: list[RouteNote]) -> Any:
         setting = f"{where}[{key}]" if isinstance(container, list) else (f"{where}.{key}" if where else key)
         value = container.get(key, UNDEFINED) if isinstance(container, dict) else container[key]
         if isinstance(value, str):
-            container[key] = _fill(value, setting, item, notes)
+            container[key] = _fill(value, setting, item, notes, owned)
         elif isinstance(value, (dict, list)):
             stack.append((value, _keys(value), setting))
         elif isinstance(container, dict) and key not in container:
@@ -245,7 +254,7 @@ def parse_template(text: str) -> tuple[str, str] | None:
     return path, default
 
 
-def _fill(text: str, setting: str, item: dict, notes: list[RouteNote]) -> Any:
+def _fill(text: str, setting: str, item: dict, notes: list[RouteNote], owned: set[int]) -> Any:
     if "{{" not in text:
         return text
     parsed = parse_template(text)
@@ -258,7 +267,7 @@ def _fill(text: str, setting: str, item: dict, notes: list[RouteNote]) -> Any:
     field_path = "message." + path[len("event."):] if path.startswith("event.") else path
     value = get_value(item, field_path)
     if value is not None and value is not UNDEFINED:
-        removed = unset_value(item, field_path)
+        removed = unset_value(item, field_path, owned)
         shown = _shown(setting, value)
         gone = (f"; RudderStack then removed {field_path} from the event before the destination ran" if removed
                 else f"; RudderStack leaves {field_path} in the event because the value is empty")
