@@ -110,7 +110,7 @@ def _check_trace(trace: FieldTrace) -> None:
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(messages)
 def test_the_recorded_pick_decides_as_the_bare_one(message):
-    """trace=False stops at the winner without recording; it must pick exactly what the recorded pass picks."""
+    """trace=False stops the same pass at the winner without recording; it must pick what the recorded pass picks."""
     tables = load_tables()
     for spec in (*tables.identify, *tables.group, *tables.sales_activity, *tables.user_email, *tables.lifecycle_stage):
         recorded = pick_value(MessageReader(message), spec, record=True)

@@ -81,46 +81,33 @@ def pick_value(reader: MessageReader, spec: FieldSpec, record: bool = True) -> P
 
     With ``record`` the pass goes on past the winner (RudderStack stops there) so that ``found`` holds
     what every candidate held and ``outcomes`` can tell "later" (present, ignored) from "not-reached";
-    without it (``trace=False``) nothing is recorded and the pass stops at the winner. Both decide
-    with ``counts_as_set``; the test suite runs every conformance case both ways.
+    without it (``trace=False``) the same pass records nothing and stops at the winner.
     """
     if spec.single:
         value = reader.get(spec.paths[0], spec.segments[0])
         return _new_tuple(Pick, (value, None if value is UNDEFINED else spec.paths[0], (value,), True))
-    if record:
-        return _recorded_pick(reader, spec)
+    found: list[Any] | tuple[()] = [] if record else ()
+    picked, winner = None, None
     known = reader.parents
     for parent, leaves in spec.runs:
         node = known.get(parent)
         if node is None:
             node = reader.parent(parent)
         if node is UNDEFINED:  # nothing under an absent parent: skip the whole run
+            if record:
+                found.extend([UNDEFINED] * len(leaves))
             continue
         for leaf, path in leaves:
             value = node.get(leaf, UNDEFINED) if type(node) is dict else get_path(reader.message, path)
+            if record:
+                found.append(value)
+            if winner is not None:
+                continue
             # counts_as_set(value), inlined: this loop is the hot path of bulk transforms
-            if type(value) is str:
-                if value:
+            if (value != "") if type(value) is str else (value is not UNDEFINED and value is not None
+                                                         and is_set(value)):
+                if not record:
                     return _new_tuple(Pick, (value, path, (), False))
-            elif value is not UNDEFINED and value is not None and is_set(value):
-                return _new_tuple(Pick, (value, path, (), False))
-    return NOTHING_PICKED
-
-
-def _recorded_pick(reader: MessageReader, spec: FieldSpec) -> Pick:
-    found: list[Any] = []
-    picked, winner = None, None
-    for parent, leaves in spec.runs:
-        node = reader.parents.get(parent)
-        if node is None:
-            node = reader.parent(parent)
-        if node is UNDEFINED:
-            found.extend([UNDEFINED] * len(leaves))
-            continue
-        for leaf, path in leaves:
-            value = node.get(leaf, UNDEFINED) if type(node) is dict else get_path(reader.message, path)
-            found.append(value)
-            if winner is None and counts_as_set(value):
                 picked, winner = value, path
     return _new_tuple(Pick, (picked, winner, found, False))
 
@@ -132,7 +119,6 @@ def counts_as_set(value: Any) -> bool:
     return value is not UNDEFINED and value is not None and is_set(value)
 
 
-NOTHING_PICKED = Pick(None, None, (), False)
 
 
 def coerce(value: Any, how: str | None) -> Any:
