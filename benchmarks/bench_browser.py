@@ -15,17 +15,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from tests.local_servers import free_port, wait_healthy  # noqa: E402
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
@@ -64,27 +64,6 @@ SPY_WEBSOCKET = """(() => {
 })()"""
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _wait_healthy(url: str, server: subprocess.Popen, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"streamlit exited with {server.returncode}")
-        try:
-            with urllib.request.urlopen(url + "/_stcore/health", timeout=5) as answer:
-                if answer.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.2)
-    raise SystemExit(f"streamlit did not become healthy at {url} within {timeout} s")
-
-
 def _event(n: int) -> tuple[str, str]:
     message = json.loads((ROOT / "sample_events" / "identify.json").read_text(encoding="utf-8"))
     email = f"bench.{n}.{time.time_ns() % 10**9}@northwind.example.com"
@@ -105,7 +84,7 @@ def _paste_and_time(page, n: int) -> tuple[float, float]:
 def run(pastes: int, width: int) -> tuple[tuple[float, float], list[tuple[float, float]]]:
     from playwright.sync_api import sync_playwright
 
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
     with tempfile.TemporaryFile() as log, sync_playwright() as playwright:
         server = subprocess.Popen(
@@ -115,7 +94,7 @@ def run(pastes: int, width: int) -> tuple[tuple[float, float], list[tuple[float,
         browser = None
         try:
             url = f"http://127.0.0.1:{port}"
-            _wait_healthy(url, server)
+            wait_healthy(url, server)
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": width, "height": 1100})
             page.add_init_script(SPY_WEBSOCKET)

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.local_servers import free_port
+
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.S | re.M)
@@ -47,12 +49,6 @@ def readme_examples() -> list[tuple[str, str]]:
 
 
 EXAMPLES = readme_examples()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 60) -> None:
