@@ -18,6 +18,7 @@ from collections.abc import Callable
 import pandas as pd
 import streamlit as st
 
+from freshsales_mapper.engine.route import parse_template
 from freshsales_mapper.inputs import EventInput
 from freshsales_mapper.sending import DomainError, FreshsalesClient, SendOutcome, normalize_domain, plain_words
 
@@ -49,6 +50,12 @@ def _target(settings: Settings) -> tuple[str, str, str | None]:
     if settings.mode == "Sandbox":
         server = sandbox.ensure()
         return f"sandbox:{server.base_url}:{id(server)}", f"the sandbox at {server.base_url}", None
+    if parse_template(settings.domain or "") or parse_template(state.api_key() or ""):
+        # The page sends with one client; a template fills the domain or key per event, which `send` does.
+        return "live:template", "Freshsales", (
+            "Live sending uses one fixed domain and key, and a setting here is a {{ ... }} template that each "
+            "event fills differently. The preview shows what each event resolves to; to send such events, use "
+            "`freshsales-mapper send`, which fills the templates per event as RudderStack does.")
     try:
         host = normalize_domain(settings.domain)
     except DomainError as exc:

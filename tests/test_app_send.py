@@ -160,6 +160,16 @@ def test_live_needs_a_key_a_freshsales_domain_and_a_confirmation(app):
     assert "Cannot send" in joined(app.error) and app.button(key="send_button").disabled
 
 
+def test_live_refuses_templates_in_the_key_and_points_to_the_send_command(app):
+    """One client sends a page's batch; a {{ ... }} key differs per event, so sending it literally would 401."""
+    paste(app, sample("identify.json"))
+    app.sidebar.radio(key="mode").set_value("Live")
+    app.run()
+    set_key(app, '{{ message.userId || "fallback-key" }}')
+    assert "freshsales-mapper send" in joined(app.error)
+    assert app.button(key="send_button").disabled
+
+
 def test_unknown_activities_are_resent_only_with_the_resend_unknown_button(app, emulator):
     from test_sender import DOMAIN, sales_activity
 

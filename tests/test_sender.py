@@ -384,3 +384,16 @@ def test_summary_counts_statuses_and_reasons():
                                     "skipped: no email": 1}
     assert summary["line"] == summary_line(outcomes) == (
         "4 event(s): 2 delivered, 1 failed (1 retryable), 0 unknown, 1 skipped; 4 HTTP request(s)")
+
+
+def test_settings_templates_are_filled_from_each_event_before_the_client_is_chosen(emulator):
+    """RudderStack fills {{ ... }} settings from the event; sending with the template text as the key would 401."""
+    server = emulator()
+    dest = destination(key='{{ message.userId || "no-key" }}')
+    right = dict(identify("tpl-right@example.com"), userId=EMULATOR_KEY)
+    wrong = dict(identify("tpl-wrong@example.com"), userId="not-the-key-0000")
+    outcomes = make_sender(server).send(as_items(right, wrong, dest=dest))
+    assert [o.status for o in outcomes] == ["delivered", "failed"]
+    emails = [c["emails"] for c in server.contacts()]
+    assert any("tpl-right@example.com" in str(e) for e in emails)
+    assert not any("tpl-wrong@example.com" in str(e) for e in emails)

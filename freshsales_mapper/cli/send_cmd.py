@@ -13,7 +13,13 @@ from freshsales_mapper.cli import common as cli
 from freshsales_mapper.inputs import EventInput
 from freshsales_mapper.sending import DomainError, FreshsalesClient
 from freshsales_mapper.sending.journal import JournalError, JournalWriteError
-from freshsales_mapper.sending.sender import BatchSender, EventOutcome, client_factory, destination_settings
+from freshsales_mapper.sending.sender import (
+    BatchSender,
+    EventOutcome,
+    client_factory,
+    destination_settings,
+    routed_destination,
+)
 from freshsales_mapper.sending.summary import plain_words, summarize, summary_line
 
 EXIT_STDOUT_CLOSED = 3
@@ -138,7 +144,7 @@ def _check_destinations(items: list[EventInput], options: dict[str, Any]) -> Non
         if item.processor and not isinstance(item.destination, dict):
             continue  # RudderStack rejects such an item itself: the sender reports it, the rest are sent
         try:
-            domain, api_key = destination_settings(item.destination)
+            domain, api_key = destination_settings(routed_destination(item))
             slot = (domain, hashlib.sha256(api_key.encode()).hexdigest())
             if slot not in checked:
                 checked.add(slot)

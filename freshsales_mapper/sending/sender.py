@@ -36,6 +36,7 @@ from typing import Any
 
 from freshsales_mapper.engine.plan import FinalRequest, TransformResult
 from freshsales_mapper.engine.resolvers import OfflineResolver
+from freshsales_mapper.engine.route import route_item
 from freshsales_mapper.engine.transform import transform_event
 from freshsales_mapper.inputs import EventInput
 from freshsales_mapper.sending.breaker import CircuitBreaker
@@ -105,6 +106,13 @@ def destination_settings(destination: Any) -> tuple[str, str]:
     if not isinstance(api_key, str) or not api_key.strip():
         raise ValueError("the destination has no Config.apiKey (the Freshsales API key)")
     return domain, api_key
+
+
+def routed_destination(item: EventInput) -> Any:
+    """The destination RudderStack's route hands the Freshsales code for this item: ``{{ ... }}`` templates
+    in the settings filled from the event, so the client holds the key and domain RudderStack would use."""
+    routed = route_item(item.message, item.destination)
+    return item.destination if routed.error is not None else routed.destination
 
 
 def client_factory(**options: Any) -> Callable[[str, str], FreshsalesClient]:
@@ -219,7 +227,7 @@ class BatchSender:
     def _send_event(self, outcome: EventOutcome, item: EventInput, sent: list[str],
                     plan: str | None) -> EventOutcome:
         try:
-            client = self._client_for(item.destination)
+            client = self._client_for(routed_destination(item))
         except ValueError as exc:  # DomainError is a ValueError too
             outcome.status, outcome.reason = SendOutcome.FAILED, f"not sent: {exc}"
             return self._finish(outcome, sent, plan)
