@@ -99,6 +99,23 @@ def test_send_answers_every_item_and_sends_the_good_ones(emulator, tmp_path):
     assert "Traceback" not in done.stderr
 
 
+def test_send_answers_an_unreadable_line_with_an_outcome_and_sends_the_rest(emulator, tmp_path):
+    from conftest import EMULATOR_KEY
+
+    server = emulator()
+    good = {"message": IDENTIFY, "destination": {"Config": {"apiKey": EMULATOR_KEY, "domain": "acme.myfreshworks.com"}}}
+    events = tmp_path / "events.ndjson"
+    events.write_text(json.dumps(good) + "\n{broken\n" + json.dumps(good) + "\n", "utf-8")
+    done = subprocess.run([sys.executable, "-m", "freshsales_mapper", "send", "--base-url", server.base_url,
+                           str(events)], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    outcomes = [json.loads(line) for line in done.stdout.splitlines()]
+    unread = [o for o in outcomes if o["index"] is None]
+    assert len(unread) == 1 and unread[0]["status"] == "failed" and "line 2" in unread[0]["location"], outcomes
+    assert "could not be read" in unread[0]["reason"]
+    assert sorted(o["status"] for o in outcomes if o["index"] is not None) == ["delivered", "delivered"]
+    assert done.returncode == 1 and "3 event(s)" in done.stderr and "Traceback" not in done.stderr
+
+
 def test_explain_tells_what_the_route_did_with_the_picked_key_masked():
     message = {**IDENTIFY, "userId": "user-secret-4321"}
     body = {"message": message, "destination": {"Config": {"apiKey": '{{ message.userId || "d" }}',

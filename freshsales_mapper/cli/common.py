@@ -85,11 +85,6 @@ def read_entries(args: argparse.Namespace) -> list[EventInput | InputError]:
 _NO_SETTINGS = "a bare message (no destination settings): give --domain and --api-key, or wrap it as {message, destination}"
 
 
-def read_events(args: argparse.Namespace) -> list[EventInput]:
-    """The events of the input; an unreadable line is reported on stderr (by read_entries) and left out."""
-    return [entry for entry in read_entries(args) if isinstance(entry, EventInput)]
-
-
 def input_error_item(problem: InputError) -> dict:
     """The answer for an input item that could not be read or used: an error item naming where it is."""
     return {"error": str(problem), "statusCode": 400,

@@ -82,7 +82,9 @@ def run(args: argparse.Namespace) -> int:
             FreshsalesClient("acme", "placeholder", base_url=args.base_url).close()
         except DomainError as exc:
             raise cli.InputProblem(f"--base-url: {exc}") from None
-    items = cli.read_events(args)
+    entries = cli.read_entries(args)
+    items = [entry for entry in entries if isinstance(entry, EventInput)]
+    unread = [EventOutcome.unreadable(entry) for entry in entries if not isinstance(entry, EventInput)]
     options = {"base_url": args.base_url, "read_timeout": args.read_timeout, "max_retries": args.max_retries,
                "connect_timeout": args.connect_timeout, "request_deadline": args.request_deadline,
                "max_retry_wait": args.max_retry_wait,
@@ -106,6 +108,8 @@ def run(args: argparse.Namespace) -> int:
                          dry_run=args.dry_run, resend_unknown=args.resend_unknown,
                          on_warning=lambda message: print(f"send: warning: {message}", file=sys.stderr, flush=True))
     resume = "; rerun with the same --journal to continue" if args.journal else ""
+    for outcome in unread:  # answered first: nothing is sent for them, and the user sees them at once
+        show(0, len(entries), outcome)
     try:
         outcomes = sender.send(items)
     except JournalWriteError as exc:
@@ -127,6 +131,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"send: interrupted after {len(shown)} of {len(items)} event(s){resume}", file=sys.stderr)
         print(f"send: {summary_line(shown)}", file=sys.stderr)
         return 130
+    outcomes = unread + outcomes
     summary = summarize(outcomes)
     for reason, count in summary["by_reason"].items():
         if not reason.startswith("delivered"):

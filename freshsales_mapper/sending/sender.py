@@ -82,7 +82,7 @@ _DONE = {
 class EventOutcome:
     """What happened to one input event. Never holds the API key or request headers."""
 
-    index: int  # position in the batch, 0-based
+    index: int | None  # position in the batch, 0-based; None for an input entry that could not be read
     key: str  # the journal key: sha256 of message + domain, "#" occurrence
     status: SendOutcome
     http_status: int | None  # status of the last HTTP call made for the event (None: no answer / none made)
@@ -95,6 +95,12 @@ class EventOutcome:
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    @classmethod
+    def unreadable(cls, problem: Any) -> EventOutcome:
+        """The outcome of an input entry that could not be read (an InputError): failed, nothing sent."""
+        return cls(None, "", SendOutcome.FAILED, None, f"not sent: the input could not be read: {problem.message}",
+                   False, None, None, location=str(problem.location or problem.path or ""))
 
 
 def destination_settings(destination: Any) -> tuple[str, str]:
