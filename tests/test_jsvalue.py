@@ -6,19 +6,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from freshsales_mapper.engine.jsvalue import (
-    UNDEFINED,
-    MessageReader,
-    get_path,
-    is_set,
+from freshsales_mapper.engine.jsnumber import (
     js_json_value,
     js_number_string,
     js_string,
     parse_float,
     strict_equal,
     to_number,
-    truthy,
 )
+from freshsales_mapper.engine.jsvalue import UNDEFINED, MessageReader, get_path, is_set, truthy
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ import json
 import re
 from typing import Any
 
-from freshsales_mapper.engine.jsvalue import js_json_value
+from freshsales_mapper.engine.jsnumber import js_json_value
 from freshsales_mapper.engine.plan import TransformFailure
 
 _TAGS_BASE = {"destType": "FRESHSALES", "feature": "processor", "implementation": "native", "module": "destination"}

@@ -5,15 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from freshsales_mapper.engine.errors import crash_error, network_error, network_instrumentation_error
-from freshsales_mapper.engine.jsvalue import (
-    UNDEFINED,
-    MessageReader,
-    display_string,
-    js_json_value,
-    js_string,
-    strict_equal,
-    truthy,
-)
+from freshsales_mapper.engine.jsnumber import display_string, js_json_value, js_string, strict_equal
+from freshsales_mapper.engine.jsvalue import UNDEFINED, MessageReader, truthy
 from freshsales_mapper.engine.plan import (
     FieldTrace,
     FinalRequest,

@@ -12,6 +12,7 @@ import math
 from typing import Any, NamedTuple
 
 from freshsales_mapper.engine.errors import instrumentation_error
+from freshsales_mapper.engine.jsnumber import js_json_value, js_string, parse_float, radix_of, to_number
 from freshsales_mapper.engine.jsvalue import (
     MAX_SAFE_INTEGER,
     UNDEFINED,
@@ -19,12 +20,7 @@ from freshsales_mapper.engine.jsvalue import (
     get_path,
     is_number,
     is_set,
-    js_json_value,
-    js_string,
     js_trim,
-    parse_float,
-    radix_of,
-    to_number,
     truthy,
     type_name,
 )

@@ -24,8 +24,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from freshsales_mapper.engine.jsnumber import js_string
 from freshsales_mapper.engine.jspath import JsPathError, get_value, json_kind, unset_value
-from freshsales_mapper.engine.jsvalue import UNDEFINED, JsTypeError, is_set, js_string, js_trim, truthy
+from freshsales_mapper.engine.jsvalue import UNDEFINED, JsTypeError, is_set, js_trim, truthy
 from freshsales_mapper.engine.secret import mask_key
 
 RETL_CHANNEL = "sources"

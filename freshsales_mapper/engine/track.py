@@ -19,16 +19,8 @@ from freshsales_mapper.engine.event_run import (
     prop,
     raise_network,
 )
-from freshsales_mapper.engine.jsvalue import (
-    JS_WHITESPACE_RUN,
-    UNDEFINED,
-    get_path,
-    js_json_value,
-    js_string,
-    js_trim,
-    strict_equal,
-    truthy,
-)
+from freshsales_mapper.engine.jsnumber import js_json_value, js_string, strict_equal
+from freshsales_mapper.engine.jsvalue import JS_WHITESPACE_RUN, UNDEFINED, get_path, js_trim, truthy
 from freshsales_mapper.engine.plan import FinalRequest
 
 

@@ -18,15 +18,8 @@ from freshsales_mapper.engine.errors import (
     network_instrumentation_error,
 )
 from freshsales_mapper.engine.event_run import ACCOUNT_UPSERT, CONTACT_UPSERT, EventRun, prop, raise_network
-from freshsales_mapper.engine.jsvalue import (
-    UNDEFINED,
-    JsTypeError,
-    allow_deep_values,
-    display_string,
-    js_json_value,
-    js_string,
-    truthy,
-)
+from freshsales_mapper.engine.jsnumber import display_string, js_json_value, js_string
+from freshsales_mapper.engine.jsvalue import UNDEFINED, JsTypeError, allow_deep_values, truthy
 from freshsales_mapper.engine.plan import FinalRequest, TransformResult
 from freshsales_mapper.engine.resolvers import Resolver
 from freshsales_mapper.engine.route import RouteNote, route_item

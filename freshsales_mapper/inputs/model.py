@@ -92,7 +92,7 @@ def _js_integer(literal: str) -> int | float:
 
     JSON.parse makes every number a double, and no integer of thousands of digits fits one: it is
     ±Infinity, exactly what the engine already makes of any integer beyond 1.8e308 (see
-    ``jsvalue.js_json_value``). ``float()`` has no digit limit and rounds such a literal to ±inf.
+    ``jsnumber.js_json_value``). ``float()`` has no digit limit and rounds such a literal to ±inf.
     """
     try:
         return int(literal)
