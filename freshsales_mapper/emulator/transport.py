@@ -17,12 +17,9 @@ import socketserver
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from freshsales_mapper.emulator.state import error_body
-
-if TYPE_CHECKING:
-    from freshsales_mapper.emulator.server import EmulatorServer
 
 logger = logging.getLogger("freshsales_mapper.emulator.server")
 
@@ -39,9 +36,21 @@ class Answer(NamedTuple):
     headers: dict[str, str]
 
 
+class Emulator(Protocol):
+    """What the transport needs of the emulator behind it (``EmulatorServer``): its limits and its answers."""
+
+    header_timeout: float
+    body_timeout: float
+    max_body_bytes: int
+
+    def handle(self, method: str, target: str, authorization: str | None, raw_body: bytes) -> Answer: ...
+
+    def check_idle(self) -> None: ...
+
+
 class HttpServer(ThreadingHTTPServer):
     daemon_threads = True
-    emulator: EmulatorServer  # set by EmulatorServer.start
+    emulator: Emulator  # set by EmulatorServer.start
 
     def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], backlog: int):
         self.request_queue_size = backlog  # socketserver's default of 5 resets connections under load

@@ -1,8 +1,12 @@
-"""The four outcomes a sent event can have, one vocabulary for the sender, the journal, the CLI and the UI."""
+"""The four outcomes a sent event can have, one vocabulary for the sender, the journal, the CLI and the UI,
+and the record of what happened to one event (EventOutcome)."""
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 
 class SendOutcome(StrEnum):
@@ -34,3 +38,28 @@ class SendOutcome(StrEnum):
 
 _COLOURS = {SendOutcome.DELIVERED: "green", SendOutcome.FAILED: "red", SendOutcome.UNKNOWN: "orange",
             SendOutcome.SKIPPED: "gray"}
+
+
+@dataclass
+class EventOutcome:
+    """What happened to one input event. Never holds the API key or request headers."""
+
+    index: int | None  # position in the batch, 0-based; None for an input entry that could not be read
+    key: str  # the journal key: sha256 of message + domain, "#" occurrence
+    status: SendOutcome
+    http_status: int | None  # status of the last HTTP call made for the event (None: no answer / none made)
+    reason: str
+    retryable: bool  # sending again is safe and might succeed
+    record_id: int | None  # contact, account or activity id from the last final request's response
+    response: Any  # Freshsales' body for the last final request
+    requests: list[dict] = field(default_factory=list)  # every HTTP call made for the event, lookups included
+    location: str = ""  # where the event was in the input ("line 3", "item [2]")
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def unreadable(cls, problem: Any) -> EventOutcome:
+        """The outcome of an input entry that could not be read (an InputError): failed, nothing sent."""
+        return cls(None, "", SendOutcome.FAILED, None, f"not sent: the input could not be read: {problem.message}",
+                   False, None, None, location=str(problem.location or problem.path or ""))

@@ -26,12 +26,10 @@ last line for each key decides:
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from freshsales_mapper.engine.plan import FinalRequest, TransformResult
@@ -51,7 +49,7 @@ from freshsales_mapper.sending.journal import (
     read_journal,
 )
 from freshsales_mapper.sending.live_resolver import LiveResolver
-from freshsales_mapper.sending.outcomes import SendOutcome
+from freshsales_mapper.sending.outcomes import EventOutcome, SendOutcome
 from freshsales_mapper.sending.recorder import Recorder, record_id, request_entry
 from freshsales_mapper.sending.replies import ClientReply
 from freshsales_mapper.sending.resume import (
@@ -76,31 +74,6 @@ _DONE = {
     "sales_activity": "sales activity created",
     "lifecycle_stage": "contact's lifecycle stage set",
 }
-
-
-@dataclass
-class EventOutcome:
-    """What happened to one input event. Never holds the API key or request headers."""
-
-    index: int | None  # position in the batch, 0-based; None for an input entry that could not be read
-    key: str  # the journal key: sha256 of message + domain, "#" occurrence
-    status: SendOutcome
-    http_status: int | None  # status of the last HTTP call made for the event (None: no answer / none made)
-    reason: str
-    retryable: bool  # sending again is safe and might succeed
-    record_id: int | None  # contact, account or activity id from the last final request's response
-    response: Any  # Freshsales' body for the last final request
-    requests: list[dict] = field(default_factory=list)  # every HTTP call made for the event, lookups included
-    location: str = ""  # where the event was in the input ("line 3", "item [2]")
-
-    def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def unreadable(cls, problem: Any) -> EventOutcome:
-        """The outcome of an input entry that could not be read (an InputError): failed, nothing sent."""
-        return cls(None, "", SendOutcome.FAILED, None, f"not sent: the input could not be read: {problem.message}",
-                   False, None, None, location=str(problem.location or problem.path or ""))
 
 
 def destination_settings(destination: Any) -> tuple[str, str]:

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from freshsales_mapper.sending.outcomes import SendOutcome
-
-if TYPE_CHECKING:
-    from freshsales_mapper.sending.sender import EventOutcome
+from freshsales_mapper.sending.outcomes import EventOutcome, SendOutcome
 
 NOT_SENT = "not sent: "
 
