@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -24,11 +23,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from tests.local_servers import free_port, wait_healthy  # noqa: E402
+from tests.local_servers import CHROMIUM, CHROMIUM_ARGS, playground_server  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 TEXT_AREA = "Events (JSON, NDJSON or a processor request body)"
 TARGET_MS, AIM_MS = 500.0, 250.0
 
@@ -84,18 +80,9 @@ def _paste_and_time(page, n: int) -> tuple[float, float]:
 def run(pastes: int, width: int) -> tuple[tuple[float, float], list[tuple[float, float]]]:
     from playwright.sync_api import sync_playwright
 
-    port = free_port()
-    env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
-    with tempfile.TemporaryFile() as log, sync_playwright() as playwright:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-             "--server.fileWatcherType", "none", "--server.port", str(port), "--server.address", "127.0.0.1"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        browser = None
+    with tempfile.TemporaryFile() as log, playground_server(log) as url, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            url = f"http://127.0.0.1:{port}"
-            wait_healthy(url, server)
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": width, "height": 1100})
             page.add_init_script(SPY_WEBSOCKET)
             page.set_default_timeout(90_000)
@@ -106,14 +93,7 @@ def run(pastes: int, width: int) -> tuple[tuple[float, float], list[tuple[float,
             times = [_paste_and_time(page, n) for n in range(1, pastes + 1)]
             return first, times
         finally:
-            if browser is not None:
-                browser.close()
-            server.terminate()
-            try:
-                server.wait(15)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait(15)
+            browser.close()
 
 
 def main() -> None:

@@ -7,19 +7,14 @@ Set ``PLAYGROUND_SCREENSHOT=docs/screenshot.png`` to also save the README's scre
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.local_servers import free_port, wait_healthy
+from tests.local_servers import CHROMIUM, CHROMIUM_ARGS, playground_server
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 SECRET = "sk-SECRET-5d41402abc4b2a76"
 WAIT_MS = 90_000  # a slow shared machine: wait on content, generously, never on the clock
 TEXT_AREA = "Events (JSON, NDJSON or a processor request body)"
@@ -35,26 +30,11 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def server_url(tmp_path_factory) -> Iterator[str]:
-    port = free_port()
-    env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
-    log = tmp_path_factory.mktemp("streamlit") / "server.log"  # a file, so a chatty server never blocks on a pipe
-    with open(log, "w", encoding="utf-8") as output:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-             "--server.fileWatcherType", "none", "--server.port", str(port), "--server.address", "127.0.0.1"],
-            cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(url, server, exit_details=lambda: log.read_text(errors="replace"))
+    log = tmp_path_factory.mktemp("streamlit") / "server.log"
+    with open(log, "w", encoding="utf-8") as output, \
+            playground_server(output, exit_details=lambda: log.read_text(errors="replace")) as url:
         yield url
         assert "Traceback" not in log.read_text(errors="replace"), log.read_text(errors="replace")
-    finally:
-        server.terminate()
-        try:
-            server.wait(15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(15)
 
 
 @pytest.fixture(scope="module")
