@@ -10,10 +10,11 @@ import os
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from freshsales_mapper.engine.jsvalue import UNDEFINED
 from freshsales_mapper.engine.plan import TransformResult
 from freshsales_mapper.engine.resolvers import OfflineResolver, RecordingResolver, ReplayResolver, Resolver
 from freshsales_mapper.engine.transform import transform_event
-from freshsales_mapper.inputs.model import EventInput
+from freshsales_mapper.inputs.model import EventInput, is_processor_item
 
 if TYPE_CHECKING:
     from freshsales_mapper.sending.client import FreshsalesClient
@@ -114,12 +115,12 @@ def send(events: Iterable[Any], client: FreshsalesClient, destination: dict | No
 
 
 def _is_processor_item(event: Any) -> bool:
-    return isinstance(event, dict) and "message" in event and "type" not in event
+    return isinstance(event, dict) and is_processor_item(event)  # the rule the CLI and the playground use
 
 
 def _message_and_settings(event: Any, destination: dict | None) -> tuple[Any, Any]:
     if _is_processor_item(event):
-        return event["message"], event.get("destination", destination)
+        return event.get("message", UNDEFINED), event.get("destination", destination)
     if destination is None:
         raise ValueError("a bare message needs destination settings: pass destination=freshsales_mapper."
                          "destination(domain, api_key), or give {message, destination, metadata} items")

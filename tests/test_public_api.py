@@ -65,6 +65,14 @@ def test_bare_messages_and_processor_items():
     assert results[0].fields == [] and fm.transform(IDENTIFY, SETTINGS).fields  # batches skip the trace
 
 
+def test_items_are_told_from_bare_messages_as_the_cli_tells_them():
+    """An object of only message/destination/metadata keys is a processor item even without a message."""
+    answered = fm.transform({"destination": SETTINGS, "metadata": {"n": 2}})
+    assert answered.error.message == "Message Type is not present. Aborting message."
+    with pytest.raises(ValueError, match=r"item \[1\] is not"):
+        fm.replay_lookups([{"request": {"method": "GET", "url": "https://x"}, "response": {}}, {"request": {}}])
+
+
 def test_offline_replay_and_recorded_lookups():
     group = {"type": "group", "traits": {"name": "Ada's Bakery", "email": "ada@example.com"}}
     offline = fm.transform(group, SETTINGS)

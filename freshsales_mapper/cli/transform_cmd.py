@@ -184,12 +184,7 @@ def _resolver(args: argparse.Namespace) -> Resolver:
             names = ", ".join(sorted(recorded))
             raise InputProblem(f"--replay file {args.replay} holds named sets ({names}): choose one with --network")
         recorded = recorded[args.network]
-    if not isinstance(recorded, list) or not all(_is_recording(e) for e in recorded):
-        raise InputProblem(f"--replay file {args.replay} must be a list of "
-                           "{request: {method, url}, response: {status, body}}")
-    return ReplayResolver(recorded)
-
-
-def _is_recording(entry: Any) -> bool:
-    return (isinstance(entry, dict) and isinstance(entry.get("request"), dict)
-            and isinstance(entry.get("response"), dict) and "method" in entry["request"] and "url" in entry["request"])
+    try:
+        return ReplayResolver(recorded)
+    except ValueError as exc:
+        raise InputProblem(f"--replay file {args.replay}: {exc}") from None

@@ -46,12 +46,29 @@ class OfflineResolver:
         return Reply(status=200, body=body, placeholder=True, source="offline", note=note)
 
 
+RECORDING_SHAPE = "{request: {method, url}, response: {status, body}}"
+
+
+def is_recording(entry: Any) -> bool:
+    """Whether ``entry`` is one recorded reply (the format of the conformance cases' networks.json)."""
+    return (isinstance(entry, dict) and isinstance(entry.get("request"), dict)
+            and isinstance(entry.get("response"), dict) and isinstance(entry["request"].get("method"), str)
+            and isinstance(entry["request"].get("url"), str))
+
+
 class ReplayResolver:
-    """Recorded replies keyed by method and full URL, whatever the request body."""
+    """Recorded replies keyed by method and full URL, whatever the request body.
+
+    :raises ValueError: when ``recordings`` is not a list of :data:`RECORDING_SHAPE` entries.
+    """
 
     def __init__(self, recordings: Iterable[dict]):
         self._replies: dict[tuple[str, str], dict] = {}
-        for entry in recordings:
+        if not isinstance(recordings, list | tuple):
+            raise ValueError(f"recorded replies must be a list of {RECORDING_SHAPE}")
+        for index, entry in enumerate(recordings):
+            if not is_recording(entry):
+                raise ValueError(f"recorded replies must be a list of {RECORDING_SHAPE}; item [{index}] is not")
             req = entry["request"]
             self._replies.setdefault((req["method"].upper(), req["url"]), entry["response"])
 
