@@ -19,6 +19,8 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import pandas as pd
 import streamlit as st
 
+from freshsales_mapper.engine.route import parse_template
+
 from . import state
 from .pipeline import MAPPING_TARGETS, Settings
 
@@ -50,6 +52,8 @@ def encode(shared: SharedState) -> str:
 
 
 def decode(token: str) -> SharedState:
+    if len(token) > MAX_TOKEN_CHARS:  # no link this page makes is longer; a forged one must not unpack into GBs
+        raise ShareError(f"it is {len(token):,} characters long; share links hold at most {MAX_TOKEN_CHARS:,}")
     try:
         packed = base64.b64decode(token + "=" * (-len(token) % 4), altchars=b"-_", validate=True)
     except (binascii.Error, ValueError) as exc:
@@ -82,7 +86,7 @@ def too_long(token: str) -> str | None:
 
 def key_comes_from_events(key_setting: str | None) -> bool:
     """A dynamic-config template in the key setting reads the key from each event: the events carry it."""
-    return bool(key_setting) and "{{" in key_setting
+    return bool(key_setting) and parse_template(key_setting) is not None  # the route's own template rule
 
 
 def link_for(page_url: str, token: str) -> str:

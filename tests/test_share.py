@@ -35,6 +35,7 @@ def test_a_link_round_trips_events_domain_and_mappings():
     (base64.urlsafe_b64encode(zlib.compress(b'{"v": 1, "events": 5}')).decode(), "lacks the events"),
     (base64.urlsafe_b64encode(zlib.compress(b'{"v": 1, "events": "", "domain": "d", "mappings": [["a", "x"]]}'))
      .decode(), "not a [from, to] pair"),
+    (base64.urlsafe_b64encode(zlib.compress(b" " * 50_000_000)).decode(), "share links hold at most"),
 ])
 def test_a_broken_link_says_what_is_wrong(token, says):
     with pytest.raises(ShareError, match=says.replace("[", r"\[").replace("]", r"\]")):
@@ -80,7 +81,7 @@ def test_the_copied_link_holds_the_events_and_never_the_key(app):
 
 def test_a_key_template_that_reads_the_events_is_warned_about_before_copying(app):
     paste(app, sample("identify.json"))
-    set_key(app, "{{ message.traits.apiKey }}")
+    set_key(app, '{{ message.traits.apiKey || "none" }}')
     app.button(key="share_button").click()
     app.run()
     assert "takes the key from the events" in joined(app.warning)
@@ -88,6 +89,14 @@ def test_a_key_template_that_reads_the_events_is_warned_about_before_copying(app
     app.checkbox(key="share_anyway").check()
     app.run()
     assert PARAM in app.query_params
+
+
+def test_only_rudderstacks_template_grammar_counts_as_a_key_from_the_events():
+    from playground.share import key_comes_from_events
+
+    assert key_comes_from_events('{{ event.context.traits.key || "x" }}')
+    assert not key_comes_from_events("{{ message.traits.apiKey }}")  # no "||": RudderStack uses it as written
+    assert not key_comes_from_events("plain-key-1234") and not key_comes_from_events(None)
 
 
 def test_an_unreadable_link_starts_an_empty_page_with_a_message(app):
