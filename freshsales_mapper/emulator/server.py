@@ -16,7 +16,6 @@ import json
 import logging
 import math
 import os
-import random
 import re
 import tempfile
 import threading
@@ -27,6 +26,7 @@ from typing import Any, NamedTuple, Self
 from urllib.parse import parse_qs, urlsplit
 
 from freshsales_mapper.emulator import seed as seed
+from freshsales_mapper.emulator.faults import Fault, FaultDice, Faults
 from freshsales_mapper.emulator.state import ApiError, EmulatorState, error_body
 from freshsales_mapper.emulator.transport import (
     BODY_TIMEOUT,
@@ -115,6 +115,8 @@ class EmulatorServer:
     :param rate_limit_per_hour: the same per hour (None: off).
     :param latency_ms: delay every answer by this much (cut short by ``stop``).
     :param fail_rate: the share (0-1) of requests answered with a 500; chosen with ``seed``.
+    :param faults: every fault at once (``faults.Faults``: also 429s and 500s after a sales activity was
+        created); overrides ``latency_ms`` and ``fail_rate``. :meth:`set_faults` changes them while running.
     :param state_file: keep the records in this JSON file, loaded at start and saved as they change.
     :param seed: seeds the random failures, so a run can be repeated.
     :param clock: the time source of the rate limiter (tests run it faster).
@@ -132,16 +134,17 @@ class EmulatorServer:
                  seed: int = 0, clock: Callable[[], float] = time.monotonic,
                  backlog: int = LISTEN_BACKLOG, header_timeout: float = HEADER_TIMEOUT,
                  body_timeout: float = BODY_TIMEOUT, max_body_bytes: int = MAX_BODY_BYTES,
-                 idle_timeout: float | None = None, on_idle: Callable[[], None] | None = None):
+                 idle_timeout: float | None = None, on_idle: Callable[[], None] | None = None,
+                 faults: Faults | None = None):
         if not api_key:
             raise ValueError("the emulator needs an API key to check requests against")
         if not 0.0 <= fail_rate <= 1.0:
             raise ValueError(f"fail_rate must be between 0 and 1, got {fail_rate}")
+        self._dice = FaultDice(faults or Faults(fail_rate=fail_rate, latency_ms=latency_ms), seed)
         if min(header_timeout, body_timeout, idle_timeout or 1) <= 0 or max_body_bytes < 0 or backlog < 1:
             raise ValueError("timeouts must be positive, the body limit and backlog at least 0 and 1")
         self.host, self.port = host, port
         self._key = api_key.encode()
-        self.latency_ms, self.fail_rate = latency_ms, fail_rate
         self.backlog, self.header_timeout, self.body_timeout = backlog, header_timeout, body_timeout
         self.max_body_bytes = max_body_bytes
         self.idle_timeout, self._on_idle = idle_timeout, on_idle
@@ -150,7 +153,6 @@ class EmulatorServer:
         self._expiring = False
         self.stopped_idle = False  # it stopped by itself after idle_timeout
         self._limiter = RateLimiter(rate_limit_per_minute, rate_limit_per_hour, clock=clock, margin=0.0)
-        self._random = random.Random(seed)
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._log: deque[LoggedRequest] = deque(maxlen=1000)
@@ -164,6 +166,31 @@ class EmulatorServer:
                 raise ValueError(f"{self.state_file} is not an emulator state file ({exc!r})") from None
         self._httpd: HttpServer | None = None
         self._thread: threading.Thread | None = None
+
+    # ---- faults on demand ----
+    @property
+    def faults(self) -> Faults:
+        return self._dice.faults
+
+    def set_faults(self, faults: Faults, seed: int | None = None) -> None:
+        """Misbehave this way from the next request on (``Faults()`` behaves); ``seed`` restarts the dice."""
+        self._dice.set(faults, seed)
+
+    @property
+    def fail_rate(self) -> float:
+        return self.faults.fail_rate
+
+    @fail_rate.setter
+    def fail_rate(self, rate: float) -> None:
+        self.set_faults(self.faults.replace(fail_rate=rate))
+
+    @property
+    def latency_ms(self) -> float:
+        return self.faults.latency_ms
+
+    @latency_ms.setter
+    def latency_ms(self, milliseconds: float) -> None:
+        self.set_faults(self.faults.replace(latency_ms=milliseconds))
 
     def __repr__(self) -> str:
         return f"EmulatorServer({self.host}:{self.port}, api_key={mask_key(self._key.decode())!r})"
@@ -255,7 +282,8 @@ class EmulatorServer:
     # ---- one request, independent of the transport ----
     def handle(self, method: str, target: str, authorization: str | None, raw_body: bytes) -> Answer:
         self.touch()
-        if self.latency_ms and self._stopping.wait(self.latency_ms / 1000):
+        latency_ms = self.latency_ms
+        if latency_ms and self._stopping.wait(latency_ms / 1000):
             return Answer(503, error_body(503, "The emulator is shutting down"), {})
         wait = self._limiter.try_acquire()
         if wait > 0:
@@ -287,14 +315,20 @@ class EmulatorServer:
                 return Answer(400, error_body(400, problem), {})
         with self._lock:
             # One seeded generator: the same seed fails the same requests when they arrive in the same order.
-            if self.fail_rate and self._random.random() < self.fail_rate:
+            fault = self._dice.before()
+            if fault == Fault.FAIL:
                 return Answer(500, error_body(500, "Internal server error"), {})
+            if fault == Fault.THROTTLE:
+                return Answer(429, error_body(429, "Too many requests"),
+                              {"Retry-After": str(self.faults.retry_after)})
             try:
                 result = handler(self.state, match, parse_qs(url.query), body)
             except ApiError as exc:
                 return Answer(exc.status, error_body(exc.status, *exc.messages), {})
             if method == "POST" and self.state_file:
                 self._save()
+            if "sales_activity" in result and method == "POST" and self._dice.after_activity():
+                return Answer(500, error_body(500, "Internal server error"), {})  # stored, but the client never knows
         return Answer(200, result, {})
 
     def _save(self) -> None:

@@ -1,0 +1,118 @@
+"""Record cards and the flow picture: pure views of a plan, offline and after a send."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from freshsales_mapper.engine.flow import dot_string, flow_dot
+from freshsales_mapper.engine.records import ASSIGNED, CardState, RecordKind, record_cards
+from freshsales_mapper.engine.resolvers import OfflineResolver, ReplayResolver
+from freshsales_mapper.engine.transform import transform_event
+
+SAMPLES = Path(__file__).resolve().parent.parent / "sample_events"
+DESTINATION = {"Config": {"apiKey": "k", "domain": "acme.myfreshworks.com"}}
+
+
+def plan(name: str, destination=DESTINATION, resolver=None, **changes):
+    message = json.loads((SAMPLES / name).read_text())
+    for path, value in changes.items():
+        node = message
+        *parents, leaf = path.split("__")
+        for key in parents:
+            node = node[key]
+        node[leaf] = value
+    return transform_event(message, destination, resolver or OfflineResolver())
+
+
+def test_identify_card_reads_like_a_crm_contact():
+    [card] = record_cards(plan("identify.json", traits__jobTitle="CTO", traits__ownerId=7))
+    assert (card.kind, card.name, card.state, card.action) == (RecordKind.CONTACT, "Amara Okafor",
+                                                               CardState.WOULD_BE, "upserted")
+    assert card.value("Email") == "amara.okafor@northwind.example.com"
+    assert card.value("Phones") == "+1-512-555-0147"
+    assert card.value("Address").split("\n") == ["48 Elm Street Austin TX USA 78701", "Austin, TX, 78701", "USA"]
+    assert card.value("Id") == ASSIGNED and card.record_id == ""
+
+
+def test_group_with_email_gives_an_account_and_the_linked_contact():
+    account, contact = record_cards(plan("group_with_user_email.json"))
+    assert (account.kind, account.name) == (RecordKind.SALES_ACCOUNT, "Northwind Traders")
+    assert account.value("Revenue") == "8,500,000" and account.value("Employees") == "140"
+    assert account.value("Website") == "https://www.northwind.example.com"
+    assert contact.kind == RecordKind.CONTACT and contact.action == "linked to the account"
+    assert contact.value("Linked account") == f"Northwind Traders (id {ASSIGNED})"
+    assert account.step == 1 and contact.step == 2  # the account comes from the lookup that upserts it
+
+
+def test_activity_card_names_type_time_owner_and_contact():
+    [card] = record_cards(plan("track_sales_activity_by_name.json"))
+    assert card.kind == RecordKind.SALES_ACTIVITY and card.name == "Calendar invite: onboarding review"
+    assert card.value("When") == "2024-03-07T10:00:00-06:00 – 2024-03-07T10:30:00-06:00"
+    assert card.value("On contact") == f"amara.okafor@northwind.example.com (id {ASSIGNED})"
+    assert card.value("Owner").startswith("user ")
+
+
+def test_a_rejected_event_has_no_cards():
+    assert record_cards(plan("mistake_no_email.json")) == []
+
+
+def test_stored_records_replace_the_plan():
+    stored = [{"kind": "contact", "id": 42, "record": {"id": 42, "first_name": "Amara", "last_name": "O.",
+                                                       "emails": [{"value": "amara.okafor@northwind.example.com"}],
+                                                       "job_title": "CTO", "lifecycle_stage_id": 5}}]
+    [card] = record_cards(plan("identify.json"), stored)
+    assert (card.state, card.name, card.record_id) == (CardState.STORED, "Amara O.", "42")
+    assert card.value("Job title") == "CTO" and card.value("Id") == "42"
+    other = [{"kind": "contact", "id": 1, "record": {"id": 1, "emails": [{"value": "someone@else.example"}]}}]
+    assert record_cards(plan("identify.json"), other)[0].state == CardState.WOULD_BE
+
+
+def test_flow_follows_the_plan_and_flags_writes():
+    result = plan("group_with_user_email.json")
+    dot = flow_dot(result, record_cards(result), "group event")
+    assert dot.startswith("digraph") and dot.count("step") >= 3
+    assert dot.count("WRITES") == 2 and "dashed" in dot
+    assert "event -> route;" in dot and "step0 -> step1;" in dot and "step1 -> record0;" in dot
+    assert "FAILED" not in dot
+
+
+def test_flow_marks_a_rejected_event_red():
+    result = plan("mistake_no_email.json")
+    dot = flow_dot(result, [], "identify event")
+    assert "rejected [" in dot and "#d9534f" in dot and "RudderStack rejects the event" in dot
+
+
+def test_flow_marks_the_lookup_freshsales_refused():
+    replies = ReplayResolver([{"request": {"method": "POST", "url":
+                                           "https://acme.myfreshworks.com/crm/sales/api/contacts/upsert"},
+                               "response": {"status": 500, "body": {"message": "down"}}}])
+    result = plan("track_sales_activity_by_type_id.json", resolver=replies)
+    assert not result.ok
+    dot = flow_dot(result, record_cards(result), "track event")
+    failed = [line for line in dot.splitlines() if "FAILED" in line]
+    assert len(failed) == 1 and failed[0].startswith("step0 ") and "HTTP 500" in failed[0]
+
+
+def test_flow_after_a_send_marks_the_failed_request_and_what_was_not_sent():
+    result = plan("group_with_user_email.json")
+    sent = [{"kind": "lookup", "status": 200, "ok": True},
+            {"kind": "lookup", "status": 500, "ok": False, "message": "Internal server error"}]
+    dot = flow_dot(result, record_cards(result), "group", sent)
+    step1 = next(line for line in dot.splitlines() if line.startswith("step1 ["))
+    step2 = next(line for line in dot.splitlines() if line.startswith("step2 ["))
+    assert "FAILED: HTTP 500 — Internal server error" in step1 and "not sent" in step2
+
+
+def test_every_value_is_escaped_for_dot():
+    hostile = 'x" ] ; evil [label="boom\\N\nnext'
+    assert dot_string(hostile, 200) == 'x\\" ] ; evil [label=\\"boom\\\\N\\nnext'
+    result = plan("identify.json", traits__firstName=hostile)
+    dot = flow_dot(result, record_cards(result), hostile)
+    for line in dot.splitlines():
+        if line.startswith(("event [", "record0 [")):
+            label = line.split("label=", 1)[1]
+            # The label is one quoted string: every quote inside it is escaped.
+            inner = label[1:label.index('", ') if '", ' in label else label.rindex('"')]
+            assert '"' not in inner.replace('\\"', "")
+    assert len(dot_string("a" * 500)) <= 48
