@@ -8,7 +8,7 @@ from freshsales_mapper import __version__
 from freshsales_mapper.engine import UPSTREAM_COMMIT
 from freshsales_mapper.inputs import validate_event
 
-from . import batch_view, input_panel, settings_panel, share, single_view, state, style
+from . import batch_view, demo_view, input_panel, settings_panel, share, single_view, state, style
 from .pipeline import detail
 
 INTRO = ("See exactly what RudderStack sends to Freshsales for your events: which source key won for each "
@@ -23,11 +23,22 @@ def render() -> None:
     style.inject()
     share.apply_from_url()
     settings = settings_panel.render()
-    st.title("Freshsales mapper playground")
-    st.caption(INTRO)
-    bundle = input_panel.render()
+    st.session_state.pop(demo_view.CURRENT_JOB, None)  # the send panel sets it again when it shows a send
+    title, toggle = st.columns([4, 1], vertical_alignment="bottom")
+    title.title("Freshsales mapper playground")
+    presenter = toggle.toggle("Presenter mode", key=state.PRESENTER,
+                              help="For demos: the headline, the Freshsales records and the picture of the flow in "
+                                   "large type; paths, JSON and placeholders are hidden. Switch off to get the "
+                                   "same event and settings back in full detail.")
+    if presenter:
+        # The editor stays on the page (folded), so the events and widgets keep their state across the switch.
+        with st.expander("Events (JSON, samples, upload)", expanded=False):
+            bundle = input_panel.render()
+    else:
+        st.caption(INTRO)
+        bundle = input_panel.render()
     parsed = bundle.parsed
-    if bundle.source == input_panel.TEXT_BOX and bundle.text.strip():
+    if bundle.source == input_panel.TEXT_BOX and bundle.text.strip() and not presenter:
         share.button(bundle.text, settings)
     if settings.mode != "Preview" and parsed.items:
         from . import send_panel  # the sender is only needed once someone sends

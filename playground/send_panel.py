@@ -22,7 +22,7 @@ from freshsales_mapper.engine.route import parse_template
 from freshsales_mapper.inputs import EventInput
 from freshsales_mapper.sending import DomainError, FreshsalesClient, SendOutcome, normalize_domain, plain_words
 
-from . import sandbox, state
+from . import demo_view, sandbox, state
 from .display import json_text
 from .input_panel import InputBundle
 from .pipeline import Settings, digest, masked_destination
@@ -114,6 +114,7 @@ def render(bundle: InputBundle, settings: Settings) -> None:
         if (clicked or again) and not blocker and confirmed:
             job = _on_send(bundle, settings, batch_id, generation, where, job, jobs, busy)
         if job is not None:
+            st.session_state[demo_view.CURRENT_JOB] = job
             if job.running:
                 _follow(job)
                 st.rerun()  # redraw the button for what is left (resume, or "send again")

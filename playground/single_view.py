@@ -7,16 +7,25 @@ import streamlit as st
 from freshsales_mapper.engine.plan import FinalRequest, LookupStep, TransformFailure, TransformResult
 from freshsales_mapper.inputs import EventInput, ShapeError
 
-from . import state
+from . import demo_view, state
 from .display import body_text, curl, placeholders_in, processor_items, shown_headers, step_title
 from .field_table import PROBLEM, FieldRow, field_rows, problem_summary, rows_html, unmapped_html
-from .pipeline import event_label, own_destination_summary
+from .pipeline import event_label, own_destination_summary, user_of
 from .style import SPLIT
 from .tables import doc_notes
 
 
 def render(item: EventInput, result: TransformResult, shapes: list[ShapeError]) -> None:
     rows = field_rows(result)
+    if state.get(state.PRESENTER):
+        with st.container(key=demo_view.PRESENTER):
+            _headline(item, result, rows)
+            if result.error is not None:
+                st.error("RudderStack rejects this event, so nothing reaches Freshsales. Its reason:",
+                         icon=":material/cancel:")
+                st.text(result.error.explanation or result.error.message)
+            demo_view.render_records_and_flow(result, item.index, _flow_label(item, result), presenter=True)
+        return
     _headline(item, result, rows)
     if not item.bare:
         st.info(f"This input carries its own destination ({own_destination_summary(item.destination)}): the "
@@ -30,6 +39,8 @@ def render(item: EventInput, result: TransformResult, shapes: list[ShapeError]) 
                 icon=":material/alt_route:")
     if result.error is not None:
         render_failure(result.error)
+    st.markdown("#### What it becomes in Freshsales")
+    demo_view.render_records_and_flow(result, item.index, _flow_label(item, result), presenter=False)
     # Side by side when there is room; style.CSS stacks the plan under the table when the page is narrow.
     with st.container(key=SPLIT):
         left, right = st.columns([3, 2], gap="large")
@@ -37,6 +48,14 @@ def render(item: EventInput, result: TransformResult, shapes: list[ShapeError]) 
             _mapping(result, rows)
         with right:
             _plan(item, result)
+
+
+def _flow_label(item: EventInput, result: TransformResult) -> str:
+    """The picture's first box: the event's type and whose it is, as plain text (the picture escapes it)."""
+    message = item.message if isinstance(item.message, dict) else {}
+    name = message.get("event") if result.event_type == "track" else None
+    kind = f"{result.event_type or 'untyped'} event" + (f" “{name}”" if isinstance(name, str) and name else "")
+    return kind + "\n" + user_of(item.message)
 
 
 def headline(item: EventInput, result: TransformResult, rows: list[FieldRow]) -> str:

@@ -32,6 +32,7 @@ SEND_AGAIN = "send_again"
 LIVE_CONFIRM = "live_confirm"
 SANDBOX_RESET = "sandbox_reset"
 FORGET_KEY = "forget_key"
+PRESENTER = "presenter_mode"
 
 # Non-widget state.
 API_KEY_STORE = "_api_key"  # the key itself, moved out of the widget (see settings_panel._take_key)

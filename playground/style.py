@@ -28,6 +28,24 @@ CSS = """
 .fm-badge.fm-none { background: #eeeeee; color: #555555; }
 .fm-row.fm-bad td { background: rgba(253,226,225,.45); } .fm-row.fm-warn td { background: rgba(253,240,213,.45); }
 .fm-row.fm-none td { color: #6b6b6b; }
+.fm-cards { display: flex; flex-wrap: wrap; gap: 12px; }
+.fm-card { flex: 1 1 240px; min-width: 0; max-width: 100%; border: 1px solid rgba(128,128,128,.35);
+  border-radius: 10px; padding: 10px 14px; background: rgba(227,236,250,.35); }
+.fm-card.fm-stored { border-color: #2e9e5b; background: rgba(221,243,228,.45); }
+.fm-card-kind { font-size: 0.78rem; opacity: .75; }
+.fm-card-name { font-size: 1.15rem; font-weight: 600; overflow-wrap: anywhere; margin: 2px 0 6px; }
+.fm-card-row { display: flex; gap: 8px; font-size: 0.9rem; line-height: 1.35; padding: 1px 0; }
+.fm-card-label { flex: 0 0 7.5em; opacity: .7; }
+.fm-card-value { flex: 1 1 auto; min-width: 0; overflow-wrap: anywhere; }
+.fm-assigned { font-style: italic; color: #8a5a00; }
+.fm-compact .fm-card { flex-basis: 200px; padding: 6px 10px; } .fm-compact .fm-card-name { font-size: 1rem; }
+.st-key-fm_presenter { font-size: 1.25rem; }
+.st-key-fm_presenter [data-testid="stAlert"] p, .st-key-fm_presenter [data-testid="stText"] { font-size: 1.35rem; }
+.st-key-fm_presenter .fm-card { flex-basis: 300px; padding: 14px 18px; }
+.st-key-fm_presenter .fm-card-kind { font-size: 1rem; }
+.st-key-fm_presenter .fm-card-name { font-size: 1.7rem; }
+.st-key-fm_presenter .fm-card-row { font-size: 1.2rem; }
+.st-key-fm_presenter [data-testid="stCaptionContainer"] { font-size: 1rem; }
 [class*="st-key-fm_stack"] { container-type: inline-size; }
 @container (max-width: 900px) {
   [class*="st-key-fm_stack"] div[data-testid="stHorizontalBlock"] { flex-direction: column; }

@@ -12,6 +12,7 @@ restyle the picture.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -35,6 +36,15 @@ def _label(*lines: Any) -> str:
     return '"' + "\\n".join(dot_string(line) for line in lines if line not in (None, "")) + '"'
 
 
+def _wrapped(text: str, width: int = 26, lines: int = 2) -> list[str]:
+    """A phrase on a few short lines, so a box stays narrow and the picture readable when scaled to the page."""
+    return textwrap.wrap(text, width, max_lines=lines, placeholder="…") or [""]
+
+
+def _short_path(path: str) -> str:
+    return path.replace("/crm/sales/api", "", 1) if path.startswith("/crm/sales/api/") else path
+
+
 def flow_dot(result: TransformResult, cards: Sequence[RecordCard], event: str,
              sent: Sequence[Mapping[str, Any]] | None = None, *, large: bool = False) -> str:
     """DOT text for one event.
@@ -43,8 +53,10 @@ def flow_dot(result: TransformResult, cards: Sequence[RecordCard], event: str,
     request entries the sender recorded (``{kind, method, url, status, ok, message}``, in the plan's order);
     the first one that was not ok is the failed step, and steps after it were never sent.
     """
-    font = 18 if large else 12
-    out = ["digraph flow {", "rankdir=LR;", 'bgcolor="transparent";',
+    font = 16 if large else 12
+    # Large (presenter) pictures run top to bottom at their natural size: a left-to-right chain of six boxes
+    # scaled down to a laptop's width has unreadable text.
+    out = ["digraph flow {", f"rankdir={'TB' if large else 'LR'};", 'bgcolor="transparent";',
            f'node [shape=box, style="rounded,filled", fillcolor="#ffffff", fontname="Helvetica", fontsize={font}];',
            f'edge [fontname="Helvetica", fontsize={font - 2}, color="#555555"];',
            f"event [label={_label(event)}, fillcolor=\"#eef3fb\"];",
@@ -56,14 +68,16 @@ def flow_dot(result: TransformResult, cards: Sequence[RecordCard], event: str,
         node = f"step{number}"
         lookup = isinstance(step, LookupStep)
         title = f"{number + 1} · " + ("lookup" + (" · WRITES" if step.writes else "") if lookup else "request")
-        lines = [title, f"{step.request.method} {step.request.path}"]
+        lines = [title, f"{step.request.method} {_short_path(step.request.path)}"]
         if lookup:
-            lines.append(step.purpose)
+            lines += _wrapped(step.purpose.split(" (")[0])
+        else:
+            lines.append("delivers: " + step.freshsales_event.replace("_", " "))
         style = '"rounded,filled,dashed"' if lookup else '"rounded,filled"'
         colour = "#fdf1e0" if lookup and step.writes else "#ffffff"
         extra = ""
         if number == failed_at:
-            lines.append("FAILED: " + failure)
+            lines += _wrapped("FAILED: " + failure, lines=3)
             colour, extra = "#fbe3e2", f', color="{RED}", penwidth=2.5, fontcolor="{RED}"'
         elif sent is not None and failed_at is not None and number > failed_at:
             lines.append("not sent")
@@ -75,7 +89,7 @@ def flow_dot(result: TransformResult, cards: Sequence[RecordCard], event: str,
         out.append(edge + (f' [color="{RED}"]' if number == failed_at else "") + ";")
         previous = node
     if result.error is not None and failed_at is None:
-        out.append(f'rejected [label={_label("RudderStack rejects the event", result.error.message)}, '
+        out.append(f'rejected [label={_label("RudderStack rejects the event", *_wrapped(result.error.message, 30, 3))}, '
                    f'fillcolor="#fbe3e2", color="{RED}", fontcolor="{RED}", penwidth=2.5];')
         out.append(f'{previous} -> rejected [color="{RED}"];')
     for number, card in enumerate(cards):

@@ -1,0 +1,141 @@
+"""What an event becomes in Freshsales, for people: record cards, the picture of the flow, the batch story.
+
+Cards and picture come from the pure views (``engine.records``, ``engine.flow``) over the same plan as the
+request list. Every value is escaped here (``html.escape`` for the cards, ``flow.dot_string`` inside the
+picture): events, settings and replies are never read as Markdown or HTML.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import streamlit as st
+
+from freshsales_mapper.emulator.server import EmulatorServer
+from freshsales_mapper.engine.flow import flow_dot
+from freshsales_mapper.engine.plan import TransformResult
+from freshsales_mapper.engine.records import CardState, RecordCard, RecordKind, record_cards
+
+from .story import Story
+
+CURRENT_JOB = "_current_send_job"  # the send shown on this run (set by send_panel), for the cards after a send
+CARDS = "fm_cards"  # keyed container: the CSS in style.py lays the cards out
+PRESENTER = "fm_presenter"  # keyed container around presenter mode's content: large type
+_RECORD_KEYS = {"contact": RecordKind.CONTACT, "sales_account": RecordKind.SALES_ACCOUNT,
+                "sales_activity": RecordKind.SALES_ACTIVITY}
+
+
+def cards_html(cards: Sequence[RecordCard], *, compact: bool = False) -> str:
+    """The cards as one escaped HTML block (one element, not dozens: the page stays light)."""
+    blocks = []
+    for card in cards:
+        state = "stored in Freshsales" if card.state == CardState.STORED else "would be"
+        rows = "".join(
+            f'<div class="fm-card-row"><span class="fm-card-label">{html.escape(line.label)}</span>'
+            f'<span class="fm-card-value{" fm-assigned" if line.assigned else ""}">'
+            f'{html.escape(line.value).replace(chr(10), "<br>")}</span></div>'
+            for line in card.lines if not (compact and line.label in ("Id", "Notes")))
+        blocks.append(
+            f'<div class="fm-card fm-card-{card.kind}{" fm-stored" if card.state == CardState.STORED else ""}">'
+            f'<div class="fm-card-kind">{html.escape(card.kind.title)} · '
+            f'<span class="fm-card-state">{html.escape(state)}</span> · {html.escape(card.action)}</div>'
+            f'<div class="fm-card-name">{html.escape(card.name)}</div>{rows}</div>')
+    return f'<div class="fm-cards{" fm-compact" if compact else ""}">{"".join(blocks)}</div>'
+
+
+def render_cards(cards: Sequence[RecordCard], result: TransformResult) -> None:
+    if not cards:
+        st.caption("No Freshsales record: " + ("RudderStack rejects this event, so nothing reaches Freshsales."
+                                              if result.error is not None else "this event sends nothing."))
+        return
+    with st.container(key=CARDS):
+        st.html(cards_html(cards))
+    if all(card.state == CardState.WOULD_BE for card in cards):
+        st.caption("Offline preview: what the records would be. Ids and anything only Freshsales can answer "
+                   "read “assigned by Freshsales”; send in Sandbox mode to see what Freshsales stores.")
+    elif any(card.state == CardState.WOULD_BE for card in cards):
+        st.caption("Cards marked “stored” show what Freshsales holds now; the others were not read back.")
+    else:
+        st.caption("What Freshsales stored, read back after the send.")
+
+
+def render_flow(result: TransformResult, cards: Sequence[RecordCard], event: str,
+                sent: Sequence[Mapping[str, Any]] | None = None, *, large: bool = False) -> None:
+    dot = flow_dot(result, cards, event, sent, large=large)
+    st.graphviz_chart(dot, width="content" if large else "stretch")
+    st.caption("Event → RudderStack → each request (dashed: lookups RudderStack makes while transforming; "
+               "WRITES: they change Freshsales) → the records. A failed step is red with its reason.")
+
+
+def stored_records(outcome: Any, server: EmulatorServer | None) -> list[dict[str, Any]]:
+    """What Freshsales stored for one sent event: the final reply's record, plus (in Sandbox) the stored
+    contacts and accounts, which the cards match by id, email or name."""
+    found: list[dict[str, Any]] = []
+    response = getattr(outcome, "response", None)
+    if isinstance(response, Mapping):
+        for key, kind in _RECORD_KEYS.items():
+            record = response.get(key)
+            if isinstance(record, Mapping) and record.get("id") is not None:
+                found.append({"kind": kind, "id": record.get("id"), "record": dict(record)})
+    if server is not None and server.running:
+        found += [{"kind": RecordKind.CONTACT, "id": r.get("id"), "record": r} for r in server.contacts()]
+        found += [{"kind": RecordKind.SALES_ACCOUNT, "id": r.get("id"), "record": r} for r in server.accounts()]
+        if outcome is not None and outcome.record_id is not None:
+            found += [{"kind": RecordKind.SALES_ACTIVITY, "id": r.get("id"), "record": r}
+                      for r in server.activities() if r.get("id") == outcome.record_id]
+    return found
+
+
+def render_story(story: Story, *, after_send: bool) -> None:
+    left, right = st.columns([3, 2], gap="large")
+    with left:
+        st.markdown("**The batch in one line**" + (" (after the send)" if after_send else " (nothing sent yet)"))
+        st.text(story.sentence)
+    with right:
+        if not story.chart.empty:
+            st.vega_lite_chart(story.chart, _story_chart(), width="stretch")
+
+
+def _story_chart() -> dict:
+    return {
+        "mark": {"type": "bar", "tooltip": True},
+        "height": {"step": 26},
+        "encoding": {
+            "x": {"field": "records", "type": "quantitative", "aggregate": "sum", "title": "records"},
+            "y": {"field": "object", "type": "nominal", "title": None, "sort": "-x"},
+            "color": {"field": "outcome", "type": "nominal", "legend": {"orient": "bottom", "title": None},
+                      "scale": {"domain": ["would be sent", "delivered", "not sent", "skipped", "failed", "unknown"],
+                                "range": ["#1f77b4", "#2e9e5b", "#8c8c8c", "#b0b0b0", "#d9534f", "#f0ad4e"]}},
+        },
+    }
+
+
+def sent_outcome(index: int) -> Any:
+    """The latest send outcome of the batch's event at ``index`` on this run, or None (nothing sent)."""
+    job = st.session_state.get(CURRENT_JOB)
+    if job is None or job.running:
+        return None
+    return next((o for o in job.latest() if o.index == index), None)
+
+
+def render_records_and_flow(result: TransformResult, index: int, event: str, *, presenter: bool) -> None:
+    """The cards, then the picture: for this event, offline or as the last send left it."""
+    from . import sandbox  # the emulator is only there in Sandbox mode
+
+    outcome = sent_outcome(index)
+    server = sandbox.running() if outcome is not None else None
+    stored = stored_records(outcome, server) if outcome is not None and outcome.requests else None
+    cards = record_cards(result, stored)
+    sent = outcome.requests if outcome is not None and outcome.requests else None
+    if presenter:
+        render_cards(cards, result)
+        render_flow(result, cards, event, sent, large=True)
+        return
+    with st.container(key="fm_stack_demo"):
+        left, right = st.columns([1, 1], gap="large")
+    with left:
+        render_cards(cards, result)
+    with right:
+        render_flow(result, cards, event, sent)

@@ -1,0 +1,93 @@
+"""A batch told as a story: "226 contacts upserted · 10 accounts · 36 activities · 14 not sent: 9 have no email, 5 …".
+
+Pure (no Streamlit): counts records by Freshsales object from the same cards the single view shows, and
+the events that send nothing by RudderStack's reason in a person's words. Before a send the records are
+what *would be* written; after one, each event's outcome (delivered, failed, unknown, skipped) is used.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+
+from freshsales_mapper.engine.plan import TransformResult
+from freshsales_mapper.engine.records import RecordKind, record_cards
+
+WOULD_SEND = "would be sent"
+NOT_SENT = "not sent"
+OBJECT_WORDS = {RecordKind.CONTACT: ("contact", "contacts"), RecordKind.SALES_ACCOUNT: ("account", "accounts"),
+                RecordKind.SALES_ACTIVITY: ("activity", "activities")}
+OBJECT_ORDER = ("contact", "sales account", "sales activity")
+_REASONS = (  # (pattern of RudderStack's error, what the events "are" or "have", for the story)
+    (re.compile(r"email", re.I), "have no email"),
+    (re.compile(r"Message Type is not present", re.I), "have no type"),
+    (re.compile(r"message type (.*) not supported", re.I), "are {0} events (not supported)"),
+    (re.compile(r"event name (.*) is not supported", re.I), "are track events mapped to nothing Freshsales knows"),
+    (re.compile(r"Event is a required field", re.I), "are track events without an event name"),
+    (re.compile(r"lifecycle", re.I), "name no lifecycle stage"),
+    (re.compile(r"sales activity", re.I), "name no sales activity type"),
+    (re.compile(r"targetable_id", re.I), "say what the activity is on"),
+)
+
+
+def reason_words(message: str) -> str:
+    """RudderStack's error as the end of "5 events …": "have no email"."""
+    for pattern, words in _REASONS:
+        match = pattern.search(message)
+        if match:
+            return words.format(*(g.strip() for g in match.groups()))
+    return "fail: " + (message if len(message) <= 60 else message[:59] + "…")
+
+
+@dataclass(frozen=True)
+class Story:
+    sentence: str
+    chart: pd.DataFrame  # columns: object, outcome, records
+
+
+def batch_story(results: Sequence[TransformResult], unreadable: int = 0,
+                outcomes: Sequence[str | None] | None = None) -> Story:
+    """The story of a batch. ``outcomes``: after a send, each event's outcome word (None: not sent yet)."""
+    records: Counter[tuple[str, str]] = Counter()
+    actions: Counter[RecordKind] = Counter()
+    moved = 0
+    not_sent: Counter[str] = Counter()
+    for number, result in enumerate(results):
+        outcome = outcomes[number] if outcomes is not None and number < len(outcomes) else None
+        if result.error is not None:
+            not_sent[reason_words(result.error.message)] += 1
+            records[("none: event rejected", outcome or NOT_SENT)] += 1
+            continue
+        for card in record_cards(result):
+            records[(card.kind.title.lower(), outcome or WOULD_SEND)] += 1
+            if card.action == "lifecycle stage moved":
+                moved += 1
+            elif card.action != "linked to the account":
+                actions[card.kind] += 1
+    parts = []
+    verbs = {RecordKind.CONTACT: "upserted", RecordKind.SALES_ACCOUNT: "", RecordKind.SALES_ACTIVITY: ""}
+    for kind in OBJECT_WORDS:
+        count = actions[kind]
+        if count or kind == RecordKind.CONTACT:
+            one, many = OBJECT_WORDS[kind]
+            verb = verbs[kind] if not parts else ""
+            parts.append(" ".join(w for w in (str(count), one if count == 1 else many, verb) if w))
+    if moved:
+        parts.append(f"{moved} lifecycle stage{'s' if moved != 1 else ''} moved")
+    failed = sum(not_sent.values())
+    if failed:
+        reasons = ", ".join(f"{count} {words}" for words, count in not_sent.most_common())
+        parts.append(f"{failed} not sent: {reasons}")
+    if unreadable:
+        parts.append(f"{unreadable} unreadable")
+    if outcomes is None:
+        parts[0] = parts[0].replace("upserted", "would be upserted")
+    sentence = " · ".join(parts)
+    chart = pd.DataFrame([{"object": obj, "outcome": outcome, "records": count}
+                          for (obj, outcome), count in sorted(records.items())],
+                         columns=["object", "outcome", "records"])
+    return Story(sentence, chart)

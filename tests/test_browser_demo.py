@@ -1,0 +1,65 @@
+"""The demo in a real headless Chromium: presenter mode at 1280x720, record cards, the flow picture, faults.
+
+Set ``PRESENTER_SCREENSHOT=docs/presenter.png`` to save the README's presenter screenshot (1280x720).
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.local_servers import CHROMIUM
+from tests.test_browser import ROOT, TEXT_AREA, _no_sideways_scroll, _paste, browser, open_page, server_url
+
+__all__ = ["browser", "open_page", "server_url"]  # fixtures shared with test_browser.py
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is missing (run `make browser`)"),
+]
+
+
+def _sample(name: str) -> str:
+    return (ROOT / "sample_events" / name).read_text(encoding="utf-8")
+
+
+def _presenter(page, on: bool) -> None:
+    toggle = page.locator(".st-key-presenter_mode input")
+    if toggle.is_checked() != on:
+        page.locator(".st-key-presenter_mode label").click()
+    if on:
+        page.locator(".st-key-fm_presenter .fm-card").first.wait_for()
+    else:
+        page.get_by_text("Field mapping", exact=True).wait_for()
+
+
+def test_presenter_mode_fits_1280x720_and_switches_back(open_page, tmp_path):
+    page = open_page(1280, 720)
+    _paste(page, _sample("group_with_user_email.json"))
+    page.get_by_text("Field mapping", exact=True).wait_for()
+    _presenter(page, True)
+    page.locator('[data-testid="stGraphVizChart"] svg').first.wait_for()
+    cards = page.locator(".st-key-fm_presenter .fm-card")
+    assert cards.count() == 2
+    assert "Northwind Traders" in cards.nth(0).inner_text()
+    assert "assigned by Freshsales" in cards.nth(1).inner_text()
+    assert page.get_by_text("Field mapping", exact=True).count() == 0  # engineer detail is hidden
+    assert page.locator(".fm-table").count() == 0
+    assert not page.locator("textarea").and_(page.get_by_label(TEXT_AREA, exact=True)).is_visible()
+    page.get_by_role("heading", name="Freshsales mapper playground").scroll_into_view_if_needed()
+    _no_sideways_scroll(page)
+    page.locator('[data-testid="stSidebar"]').hover()  # the collapse button shows on hover
+    page.get_by_role("button", name="Collapse sidebar").click()  # as a presenter would, for room
+    page.locator('[data-testid="stSidebar"]').wait_for(state="hidden")
+    _no_sideways_scroll(page)
+    shot = os.environ.get("PRESENTER_SCREENSHOT") or str(tmp_path / "presenter.png")
+    page.screenshot(path=shot)
+    page.locator('[data-testid="stGraphVizChart"]').first.scroll_into_view_if_needed()
+    page.screenshot(path=os.environ.get("PICTURE_SCREENSHOT") or str(tmp_path / "picture.png"))
+    _no_sideways_scroll(page)
+    _presenter(page, False)
+    area = page.locator("textarea").and_(page.get_by_label(TEXT_AREA, exact=True))
+    assert '"type": "group"' in area.input_value()  # the same event is still there
+    page.locator(".fm-card").first.wait_for()  # the cards are in the detailed view too
+    _no_sideways_scroll(page)
