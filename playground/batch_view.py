@@ -7,10 +7,11 @@ import streamlit as st
 
 from freshsales_mapper.inputs import validate_event
 
-from . import downloads, single_view, state
+from . import demo_view, downloads, single_view, state
 from .field_table import plain_table_html
 from .input_panel import InputBundle
 from .pipeline import BatchReport, Settings, detail, run_batch
+from .story import batch_story
 from .style import STACK_CHARTS
 from .tables import batch_frame, filter_frame, outcome_counts, reason_counts
 
@@ -48,15 +49,31 @@ def report_for(bundle: InputBundle, settings: Settings) -> tuple[BatchReport, pd
 
 def render(bundle: InputBundle, settings: Settings) -> None:
     report, frame = report_for(bundle, settings)
+    presenter = bool(state.get(state.PRESENTER))
     st.subheader("2 · Results")
-    _metrics(report, frame)
-    _charts(frame)
-    shown, clicked = _filtered_table(frame)
+    outcomes = demo_view.batch_outcomes(len(report.results))
+    story = state.memo("story", (bundle.key, settings.fingerprint, outcomes),
+                       lambda: batch_story(report.results, len(report.errors), outcomes))
+    demo_view.render_story(story, after_send=outcomes is not None)
+    if presenter:
+        # Folded, not dropped: the filters keep their state for when presenter mode is switched off.
+        with st.expander("Counts, failures and every event"):
+            shown, clicked = _results(report, frame)
+    else:
+        shown, clicked = _results(report, frame)
+    demo_view.render_compact_cards(report.results, [int(n) for n in shown["#"].dropna()])
     st.subheader(f"3 · {DETAIL}")
     if clicked:
         _scroll_to_detail()
     _detail(bundle, settings, report, shown)
-    _downloads(report, frame)
+    if not presenter:
+        _downloads(report, frame)
+
+
+def _results(report: BatchReport, frame: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
+    _metrics(report, frame)
+    _charts(frame)
+    return _filtered_table(frame)
 
 
 def _metrics(report: BatchReport, frame: pd.DataFrame) -> None:

@@ -120,6 +120,26 @@ def sent_outcome(index: int) -> Any:
     return next((o for o in job.latest() if o.index == index), None)
 
 
+def batch_outcomes(count: int) -> tuple[str | None, ...] | None:
+    """Each event's latest send outcome (None where it has none yet), or None when nothing was sent."""
+    job = st.session_state.get(CURRENT_JOB)
+    if job is None or job.running:
+        return None
+    by_index = {o.index: str(o.status) for o in job.latest()}
+    return tuple(by_index.get(index) for index in range(count)) if by_index else None
+
+
+def render_compact_cards(results: Sequence[TransformResult], numbers: Sequence[int], limit: int = 12) -> None:
+    """A compact list of cards for the events shown in the batch table (the first ``limit``)."""
+    picked = [n for n in numbers if 0 < n <= len(results)][:limit]
+    with st.expander(f"Freshsales records for the events in the table (first {len(picked)})"):
+        for number in picked:
+            cards = record_cards(results[number - 1])
+            st.caption(f"Event {number}" + ("" if cards else ": no record (RudderStack rejects it)"))
+            if cards:
+                st.html(cards_html(cards, compact=True))
+
+
 def render_records_and_flow(result: TransformResult, index: int, event: str, *, presenter: bool) -> None:
     """The cards, then the picture: for this event, offline or as the last send left it."""
     from . import sandbox  # the emulator is only there in Sandbox mode

@@ -96,6 +96,9 @@ def render(bundle: InputBundle, settings: Settings) -> None:
                        "domain, including processor bodies that name another.", icon=":material/warning:")
         else:
             st.caption(f"Events go to {where}: a local Freshsales emulator with real ids, errors and lookups.")
+            from . import faults_panel
+
+            faults_panel.render(sandbox.ensure())
         if blocker:
             st.error(blocker, icon=":material/block:")
         confirmed = True

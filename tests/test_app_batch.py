@@ -40,8 +40,9 @@ def test_metrics_reasons_and_types_match_the_engine(app):
     by_reason = next(t for t in html_tables(app) if t[0][0] == "RudderStack's error")
     assert {reason: int(events) for reason, events, _fate in by_reason[1:]} == reasons
     assert "By type: identify" in joined(app.caption)
-    charts = app.get("vega_lite_chart")
-    assert len(charts) == 1 and '"status"' in charts[0].proto.spec
+    charts = [c.proto.spec for c in app.get("vega_lite_chart")]
+    assert len(charts) == 2  # records by object and outcome (the story), outcomes by event type
+    assert sum('"status"' in spec for spec in charts) == 1
 
 
 def test_the_table_filters_by_status_type_and_text(app):
