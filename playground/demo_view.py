@@ -64,7 +64,7 @@ def render_cards(cards: Sequence[RecordCard], result: TransformResult) -> None:
 def render_flow(result: TransformResult, cards: Sequence[RecordCard], event: str,
                 sent: Sequence[Mapping[str, Any]] | None = None, *, large: bool = False) -> None:
     dot = flow_dot(result, cards, event, sent, large=large)
-    st.graphviz_chart(dot, width="content" if large else "stretch")
+    st.graphviz_chart(dot, width="content")
     st.caption("Event → RudderStack → each request (dashed: lookups RudderStack makes while transforming; "
                "WRITES: they change Freshsales) → the records. A failed step is red with its reason.")
 

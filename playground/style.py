@@ -39,6 +39,7 @@ CSS = """
 .fm-card-value { flex: 1 1 auto; min-width: 0; overflow-wrap: anywhere; }
 .fm-assigned { font-style: italic; color: #8a5a00; }
 .fm-compact .fm-card { flex-basis: 200px; padding: 6px 10px; } .fm-compact .fm-card-name { font-size: 1rem; }
+[data-testid="stGraphVizChart"] svg { max-width: 100%; height: auto; }  /* a wide picture shrinks, never scrolls */
 .st-key-fm_presenter { font-size: 1.25rem; }
 .st-key-fm_presenter [data-testid="stAlert"] p, .st-key-fm_presenter [data-testid="stText"] { font-size: 1.35rem; }
 .st-key-fm_presenter .fm-card { flex-basis: 300px; padding: 14px 18px; }

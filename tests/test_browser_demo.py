@@ -63,3 +63,46 @@ def test_presenter_mode_fits_1280x720_and_switches_back(open_page, tmp_path):
     assert '"type": "group"' in area.input_value()  # the same event is still there
     page.locator(".fm-card").first.wait_for()  # the cards are in the detailed view too
     _no_sideways_scroll(page)
+
+
+@pytest.mark.parametrize("width", [1440, 800])
+def test_cards_and_picture_offline_then_as_stored_after_a_sandbox_send(open_page, width, tmp_path):
+    page = open_page(width, 1000)
+    _paste(page, _sample("identify.json"))
+    card = page.locator(".fm-card").first
+    card.wait_for()
+    assert "would be" in card.inner_text() and "Amara Okafor" in card.inner_text()
+    picture = page.locator('[data-testid="stGraphVizChart"] svg').first
+    picture.wait_for()
+    picture.scroll_into_view_if_needed()
+    _no_sideways_scroll(page)
+    page.screenshot(path=os.environ.get("DEMO_SCREENSHOT_DIR", str(tmp_path)) + f"/cards-{width}.png")
+    page.get_by_text("Sandbox", exact=True).click()
+    page.get_by_text("Sandbox running").wait_for()
+    page.get_by_role("button", name="Send 1 event(s)").click()
+    page.get_by_text("1 of 1 event(s) have an outcome").wait_for()
+    stored = page.locator(".fm-card.fm-stored").first
+    stored.wait_for()
+    assert "stored in Freshsales" in stored.inner_text() and "assigned by Freshsales" not in stored.inner_text()
+    stored.scroll_into_view_if_needed()
+    _no_sideways_scroll(page)
+    page.screenshot(path=os.environ.get("DEMO_SCREENSHOT_DIR", str(tmp_path)) + f"/stored-{width}.png")
+
+
+def test_a_half_failing_sandbox_in_the_browser_offers_resume(open_page):
+    page = open_page(1280, 720)
+    page.get_by_text("Sandbox", exact=True).click()
+    page.get_by_text("Sandbox running").wait_for()
+    lines = "\n".join(f'{{"type": "identify", "traits": {{"email": "p{n}@example.com"}}}}' for n in range(12))
+    _paste(page, lines)
+    page.get_by_text("Faults on demand", exact=False).first.click()
+    thumb = page.locator('[data-testid="stSlider"]').first.get_by_role("slider")  # the failure rate
+    thumb.focus()
+    for _ in range(5):
+        thumb.press("ArrowRight")
+    page.get_by_text("50% of requests fail with 500", exact=False).first.wait_for()
+    page.get_by_role("button", name="Send 12 event(s)").click()
+    page.get_by_text("12 of 12 event(s) have an outcome").wait_for()
+    page.get_by_role("button", name="Resume:").wait_for()
+    page.get_by_role("button", name="Reset faults").click()
+    page.get_by_text("50% of requests fail with 500", exact=False).first.wait_for(state="detached")

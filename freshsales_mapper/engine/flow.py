@@ -54,9 +54,9 @@ def flow_dot(result: TransformResult, cards: Sequence[RecordCard], event: str,
     the first one that was not ok is the failed step, and steps after it were never sent.
     """
     font = 16 if large else 12
-    # Large (presenter) pictures run top to bottom at their natural size: a left-to-right chain of six boxes
-    # scaled down to a laptop's width has unreadable text.
-    out = ["digraph flow {", f"rankdir={'TB' if large else 'LR'};", 'bgcolor="transparent";',
+    # Top to bottom, drawn at its natural size: a left-to-right chain of six boxes scaled down to a column's
+    # width has unreadable text.
+    out = ["digraph flow {", "rankdir=TB;", 'bgcolor="transparent";', "nodesep=0.25;", "ranksep=0.3;",
            f'node [shape=box, style="rounded,filled", fillcolor="#ffffff", fontname="Helvetica", fontsize={font}];',
            f'edge [fontname="Helvetica", fontsize={font - 2}, color="#555555"];',
            f"event [label={_label(event)}, fillcolor=\"#eef3fb\"];",
