@@ -149,10 +149,11 @@ def render_records_and_flow(result: TransformResult, index: int, event: str, *, 
     stored = stored_records(outcome, server) if outcome is not None and outcome.requests else None
     cards = record_cards(result, stored)
     sent = outcome.requests if outcome is not None and outcome.requests else None
-    if presenter:
+    if presenter:  # the cards get the whole width (large type), the picture follows
         render_cards(cards, result)
         render_flow(result, cards, event, sent, large=True)
         return
+    # Side by side when the column has room (style.py stacks "fm_stack_" containers when it is narrow).
     with st.container(key="fm_stack_demo"):
         left, right = st.columns([1, 1], gap="large")
     with left:

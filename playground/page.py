@@ -46,7 +46,7 @@ def render() -> None:
         send_panel.render(bundle, settings)
     if len(parsed.items) == 1 and not parsed.errors:
         item = parsed.items[0]
-        st.subheader("2 · What RudderStack sends")
+        st.subheader("What this event becomes in Freshsales" if presenter else "2 · What RudderStack sends")
         result = state.memo("detail", (bundle.key, settings.fingerprint, 1), lambda: detail(item, settings), size=16)
         shapes = state.memo("shape", bundle.key, lambda: validate_event(item.message))
         single_view.render(item, result, shapes)
