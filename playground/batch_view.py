@@ -54,7 +54,8 @@ def render(bundle: InputBundle, settings: Settings) -> None:
     outcomes = demo_view.batch_outcomes(len(report.results))
     story = state.memo("story", (bundle.key, settings.fingerprint, outcomes),
                        lambda: batch_story(report.results, len(report.errors), outcomes))
-    demo_view.render_story(story, after_send=outcomes is not None)
+    with st.container(key=demo_view.PRESENTER + "_story" if presenter else "fm_story"):
+        demo_view.render_story(story, after_send=outcomes is not None)
     if presenter:
         # Folded, not dropped: the filters keep their state for when presenter mode is switched off.
         with st.expander("Counts, failures and every event"):

@@ -95,19 +95,25 @@ def render_story(story: Story, *, after_send: bool) -> None:
         st.text(story.sentence)
     with right:
         if not story.chart.empty:
-            st.vega_lite_chart(story.chart, _story_chart(), width="stretch")
+            st.vega_lite_chart(story.chart, _story_chart(list(story.chart["outcome"].unique())), width="stretch")
 
 
-def _story_chart() -> dict:
+OUTCOME_COLOURS = {"would be sent": "#1f77b4", "delivered": "#2e9e5b", "not sent": "#8c8c8c", "skipped": "#b0b0b0",
+                   "failed": "#d9534f", "unknown": "#f0ad4e"}
+
+
+def _story_chart(outcomes: list[str]) -> dict:
+    """Records by object, coloured by outcome; the legend lists only the outcomes present."""
+    shown = [o for o in OUTCOME_COLOURS if o in outcomes] + [o for o in outcomes if o not in OUTCOME_COLOURS]
     return {
         "mark": {"type": "bar", "tooltip": True},
         "height": {"step": 26},
         "encoding": {
             "x": {"field": "records", "type": "quantitative", "aggregate": "sum", "title": "records"},
             "y": {"field": "object", "type": "nominal", "title": None, "sort": "-x"},
-            "color": {"field": "outcome", "type": "nominal", "legend": {"orient": "bottom", "title": None},
-                      "scale": {"domain": ["would be sent", "delivered", "not sent", "skipped", "failed", "unknown"],
-                                "range": ["#1f77b4", "#2e9e5b", "#8c8c8c", "#b0b0b0", "#d9534f", "#f0ad4e"]}},
+            "color": {"field": "outcome", "type": "nominal",
+                      "legend": {"orient": "bottom", "title": None, "columns": 3},
+                      "scale": {"domain": shown, "range": [OUTCOME_COLOURS.get(o, "#7f7f7f") for o in shown]}},
         },
     }
 

@@ -60,7 +60,7 @@ def batch_story(results: Sequence[TransformResult], unreadable: int = 0,
         outcome = outcomes[number] if outcomes is not None and number < len(outcomes) else None
         if result.error is not None:
             not_sent[reason_words(result.error.message)] += 1
-            records[("none: event rejected", outcome or NOT_SENT)] += 1
+            records[("rejected event", outcome or NOT_SENT)] += 1
             continue
         for card in record_cards(result):
             records[(card.kind.title.lower(), outcome or WOULD_SEND)] += 1

@@ -40,13 +40,13 @@ CSS = """
 .fm-assigned { font-style: italic; color: #8a5a00; }
 .fm-compact .fm-card { flex-basis: 200px; padding: 6px 10px; } .fm-compact .fm-card-name { font-size: 1rem; }
 [data-testid="stGraphVizChart"] svg { max-width: 100%; height: auto; }  /* a wide picture shrinks, never scrolls */
-.st-key-fm_presenter { font-size: 1.25rem; }
-.st-key-fm_presenter [data-testid="stAlert"] p, .st-key-fm_presenter [data-testid="stText"] { font-size: 1.35rem; }
-.st-key-fm_presenter .fm-card { flex-basis: 300px; padding: 14px 18px; }
-.st-key-fm_presenter .fm-card-kind { font-size: 1rem; }
-.st-key-fm_presenter .fm-card-name { font-size: 1.7rem; }
-.st-key-fm_presenter .fm-card-row { font-size: 1.2rem; }
-.st-key-fm_presenter [data-testid="stCaptionContainer"] { font-size: 1rem; }
+[class*="st-key-fm_presenter"] { font-size: 1.25rem; }
+[class*="st-key-fm_presenter"] [data-testid="stAlert"] p, [class*="st-key-fm_presenter"] [data-testid="stText"] { font-size: 1.35rem; }
+[class*="st-key-fm_presenter"] .fm-card { flex-basis: 300px; padding: 14px 18px; }
+[class*="st-key-fm_presenter"] .fm-card-kind { font-size: 1rem; }
+[class*="st-key-fm_presenter"] .fm-card-name { font-size: 1.7rem; }
+[class*="st-key-fm_presenter"] .fm-card-row { font-size: 1.2rem; }
+[class*="st-key-fm_presenter"] [data-testid="stCaptionContainer"] { font-size: 1rem; }
 [class*="st-key-fm_stack"] { container-type: inline-size; }
 @container (max-width: 900px) {
   [class*="st-key-fm_stack"] div[data-testid="stHorizontalBlock"] { flex-direction: column; }

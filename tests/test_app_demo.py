@@ -116,3 +116,15 @@ def test_the_batch_is_told_as_a_story(app):
     charts = [str(c.proto.spec) for c in app.get("vega_lite_chart")]
     assert any('"object"' in spec and '"outcome"' in spec for spec in charts), charts
     assert "Freshsales records for the events in the table" in " ".join(e.label for e in app.expander)
+
+
+def test_a_batch_in_presenter_mode_keeps_its_filters(app):
+    paste(app, sample("batch_mixed.ndjson"))
+    app.multiselect(key="filter_status").set_value(["failed"]).run()
+    app.toggle(key="presenter_mode").set_value(True).run()
+    assert not app.exception, app.exception
+    assert [t.value for t in app.text if "not sent:" in t.value]
+    assert "Counts, failures and every event" in [e.label for e in app.expander]
+    app.toggle(key="presenter_mode").set_value(False).run()
+    assert app.multiselect(key="filter_status").value == ["failed"]
+    assert app.get("download_button")

@@ -106,3 +106,17 @@ def test_a_half_failing_sandbox_in_the_browser_offers_resume(open_page):
     page.get_by_role("button", name="Resume:").wait_for()
     page.get_by_role("button", name="Reset faults").click()
     page.get_by_text("50% of requests fail with 500", exact=False).first.wait_for(state="detached")
+
+
+def test_a_batch_in_presenter_mode_tells_its_story(open_page, tmp_path):
+    page = open_page(1280, 720)
+    _paste(page, _sample("batch_mixed.ndjson"))
+    page.get_by_text("Every event", exact=True).wait_for()
+    _presenter(page, True)
+    story = page.get_by_text("contacts would be upserted", exact=False).first
+    story.wait_for()
+    assert "14 not sent: " in story.inner_text()
+    page.locator('[data-testid="stVegaLiteChart"]').first.wait_for()
+    page.get_by_text("Every event", exact=True).wait_for(state="hidden")  # folded away with the counts
+    _no_sideways_scroll(page)
+    page.screenshot(path=os.environ.get("DEMO_SCREENSHOT_DIR", str(tmp_path)) + "/batch-presenter.png")
