@@ -99,7 +99,7 @@ def render_story(story: Story, *, after_send: bool) -> None:
 
 
 OUTCOME_COLOURS = {"would be sent": "#1f77b4", "delivered": "#2e9e5b", "not sent": "#8c8c8c", "skipped": "#b0b0b0",
-                   "failed": "#d9534f", "unknown": "#f0ad4e"}
+                   "failed": "#d9534f", "unknown": "#f0ad4e", "not sent yet": "#d0d0d0"}
 
 
 def _story_chart(outcomes: list[str]) -> dict:

@@ -22,25 +22,26 @@ NOT_SENT = "not sent"
 OBJECT_WORDS = {RecordKind.CONTACT: ("contact", "contacts"), RecordKind.SALES_ACCOUNT: ("account", "accounts"),
                 RecordKind.SALES_ACTIVITY: ("activity", "activities")}
 OBJECT_ORDER = ("contact", "sales account", "sales activity")
-_REASONS = (  # (pattern of RudderStack's error, what the events "are" or "have", for the story)
-    (re.compile(r"email", re.I), "have no email"),
-    (re.compile(r"Message Type is not present", re.I), "have no type"),
-    (re.compile(r"message type (.*) not supported", re.I), "are {0} events (not supported)"),
-    (re.compile(r"event name (.*) is not supported", re.I), "are track events mapped to nothing Freshsales knows"),
-    (re.compile(r"Event is a required field", re.I), "are track events without an event name"),
-    (re.compile(r"lifecycle", re.I), "name no lifecycle stage"),
-    (re.compile(r"sales activity", re.I), "name no sales activity type"),
-    (re.compile(r"targetable_id", re.I), "say what the activity is on"),
+_REASONS = (  # (pattern of RudderStack's error, what the events are, after "9 …": reads with 1 and with 9)
+    (re.compile(r"email", re.I), "without an email"),
+    (re.compile(r"Message Type is not present", re.I), "without a type"),
+    (re.compile(r'Missing required value from \W*([\w.]+)', re.I), "without {0}"),
+    (re.compile(r"message type (.*) not supported", re.I), "{0} events (not supported)"),
+    (re.compile(r"event name (.*) is not supported", re.I), "track events mapped to nothing Freshsales knows"),
+    (re.compile(r"Event is a required field", re.I), "track events without an event name"),
+    (re.compile(r"lifecycle", re.I), "lifecycle stage updates without a known stage"),
+    (re.compile(r"targetable_id", re.I), "sales activities not on a contact"),
+    (re.compile(r"sales activit", re.I), "sales activities without a known type"),
 )
 
 
 def reason_words(message: str) -> str:
-    """RudderStack's error as the end of "5 events …": "have no email"."""
+    """RudderStack's error as the end of "5 …": "without an email"."""
     for pattern, words in _REASONS:
         match = pattern.search(message)
         if match:
             return words.format(*(g.strip() for g in match.groups()))
-    return "fail: " + (message if len(message) <= 60 else message[:59] + "…")
+    return "failing: " + (message if len(message) <= 60 else message[:59] + "…")
 
 
 @dataclass(frozen=True)
@@ -56,14 +57,22 @@ def batch_story(results: Sequence[TransformResult], unreadable: int = 0,
     actions: Counter[RecordKind] = Counter()
     moved = 0
     not_sent: Counter[str] = Counter()
+    troubles: Counter[str] = Counter()  # after a send: events that failed, are unknown or were not sent yet
     for number, result in enumerate(results):
         outcome = outcomes[number] if outcomes is not None and number < len(outcomes) else None
         if result.error is not None:
             not_sent[reason_words(result.error.message)] += 1
             records[("rejected event", outcome or NOT_SENT)] += 1
             continue
+        if outcomes is not None and outcome != "delivered":
+            troubles[outcome or "not sent yet"] += 1
         for card in record_cards(result):
-            records[(card.kind.title.lower(), outcome or WOULD_SEND)] += 1
+            if outcomes is not None:
+                records[(card.kind.title.lower(), outcome or "not sent yet")] += 1
+                if outcome != "delivered":
+                    continue
+            else:
+                records[(card.kind.title.lower(), WOULD_SEND)] += 1
             if card.action == "lifecycle stage moved":
                 moved += 1
             elif card.action != "linked to the account":
@@ -78,6 +87,9 @@ def batch_story(results: Sequence[TransformResult], unreadable: int = 0,
             parts.append(" ".join(w for w in (str(count), one if count == 1 else many, verb) if w))
     if moved:
         parts.append(f"{moved} lifecycle stage{'s' if moved != 1 else ''} moved")
+    for word in ("failed", "unknown", "not sent yet"):
+        if troubles[word]:
+            parts.append(f"{troubles[word]} event{'s' if troubles[word] != 1 else ''} {word}")
     failed = sum(not_sent.values())
     if failed:
         reasons = ", ".join(f"{count} {words}" for words, count in not_sent.most_common())

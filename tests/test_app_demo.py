@@ -96,6 +96,8 @@ def test_a_half_failing_sandbox_shows_retries_and_resume(app, emulator):
     click_send(app)
     assert metrics(app)["Failed"] == "0" and int(metrics(app)["Delivered"]) == 12
     assert len(server.contacts()) == 12
+    assert "12 contacts upserted" in [t.value for t in app.text]  # the batch story, after the send
+    assert "(after the send)" in joined(app.markdown)
 
 
 def test_a_500_after_the_activity_makes_it_unknown_and_the_picture_red(app, emulator):
@@ -112,7 +114,7 @@ def test_the_batch_is_told_as_a_story(app):
     paste(app, sample("batch_mixed.ndjson"))
     story = [t.value for t in app.text if "not sent:" in t.value]
     assert story and story[0].startswith(tuple("0123456789")) and "contacts would be upserted" in story[0]
-    assert "have no email" in story[0]
+    assert "without an email" in story[0]
     charts = [str(c.proto.spec) for c in app.get("vega_lite_chart")]
     assert any('"object"' in spec and '"outcome"' in spec for spec in charts), charts
     assert "Freshsales records for the events in the table" in " ".join(e.label for e in app.expander)
