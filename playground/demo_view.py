@@ -40,7 +40,8 @@ def cards_html(cards: Sequence[RecordCard], *, compact: bool = False) -> str:
         blocks.append(
             f'<div class="fm-card fm-card-{card.kind}{" fm-stored" if card.state == CardState.STORED else ""}">'
             f'<div class="fm-card-kind">{html.escape(card.kind.title)} · '
-            f'<span class="fm-card-state">{html.escape(state)}</span> · {html.escape(card.action)}</div>'
+            f'<span class="fm-card-state">{html.escape(state)}</span>'
+            f'{" · " + html.escape(card.action) if card.action else ""}</div>'
             f'<div class="fm-card-name">{html.escape(card.name)}</div>{rows}</div>')
     return f'<div class="fm-cards{" fm-compact" if compact else ""}">{"".join(blocks)}</div>'
 

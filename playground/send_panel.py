@@ -18,6 +18,7 @@ from collections.abc import Callable
 import pandas as pd
 import streamlit as st
 
+from freshsales_mapper.engine.records import RecordKind, stored_cards
 from freshsales_mapper.engine.route import parse_template
 from freshsales_mapper.inputs import EventInput
 from freshsales_mapper.sending import DomainError, FreshsalesClient, SendOutcome, normalize_domain, plain_words
@@ -42,6 +43,7 @@ STATUS_MEANING = {
     "skipped": "RudderStack would not send it (the reason says why); nothing was sent",
 }
 OUTCOME_FILTER = "send_outcome_filter"
+SANDBOX_CARDS = 12  # stored records shown as cards per object (every one is in the table)
 METRIC_PX = 144
 
 
@@ -243,10 +245,20 @@ def _sandbox_records() -> None:
     contacts, accounts, activities = server.contacts(), server.accounts(), server.activities()
     with st.expander(f"Records in the sandbox: {len(contacts)} contacts · {len(accounts)} sales accounts · "
                      f"{len(activities)} sales activities"):
-        for title, records in (("Contacts", contacts), ("Sales accounts", accounts), ("Sales activities", activities)):
-            if records:
-                st.markdown(f"**{title}**")
-                st.dataframe(_records_frame(records), hide_index=True, height=min(36 * (len(records) + 1), 250))
+        as_cards, as_table = st.tabs(["As a CRM user sees them", "Every stored column"])
+        groups = (("Contacts", RecordKind.CONTACT, contacts), ("Sales accounts", RecordKind.SALES_ACCOUNT, accounts),
+                  ("Sales activities", RecordKind.SALES_ACTIVITY, activities))
+        with as_cards:
+            for title, kind, records in groups:
+                if records:
+                    newest = records[-SANDBOX_CARDS:][::-1]
+                    st.markdown(f"**{title}**" + (f" (the newest {SANDBOX_CARDS})" if len(records) > SANDBOX_CARDS else ""))
+                    st.html(demo_view.cards_html(stored_cards(kind, newest), compact=True))
+        with as_table:
+            for title, _kind, records in groups:
+                if records:
+                    st.markdown(f"**{title}**")
+                    st.dataframe(_records_frame(records), hide_index=True, height=min(36 * (len(records) + 1), 250))
 
 
 def _records_frame(records: list[dict]) -> pd.DataFrame:

@@ -69,6 +69,8 @@ def test_cards_after_a_sandbox_send_show_what_was_stored(app, emulator):
     cards = html_of(app)
     assert "stored in Freshsales" in cards and f">{contact['id']}<" in cards
     assert "What Freshsales stored" in joined(app.caption)
+    # The Sandbox's record list shows the same cards, not raw columns first.
+    assert any("fm-compact" in h and "Amara Okafor" in h for h in (str(e.value) for e in app.get("html")))
 
 
 def test_a_half_failing_sandbox_shows_retries_and_resume(app, emulator):

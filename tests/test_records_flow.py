@@ -116,3 +116,20 @@ def test_every_value_is_escaped_for_dot():
             inner = label[1:label.index('", ') if '", ' in label else label.rindex('"')]
             assert '"' not in inner.replace('\\"', "")
     assert len(dot_string("a" * 500)) <= 48
+
+
+def test_stored_cards_read_the_emulators_record_shapes(emulator):
+    from freshsales_mapper.engine.records import stored_cards
+    from tests.test_emulator import upsert_account, upsert_contact
+
+    server = emulator()
+    account_id = upsert_account(server, "Acme", {"website": "acme.example", "annual_revenue": 1200000}
+                                ).json()["sales_account"]["id"]
+    upsert_contact(server, "k@example.com", {"first_name": "Kay", "last_name": "Lee", "job_title": "CTO",
+                                             "sales_accounts": [{"id": account_id, "is_primary": True}]})
+    [contact] = stored_cards(RecordKind.CONTACT, server.contacts())
+    assert (contact.name, contact.state, contact.value("Email"), contact.value("Job title")) == (
+        "Kay Lee", CardState.STORED, "k@example.com", "CTO")
+    assert contact.value("Linked account") == f"account {account_id}"
+    [account] = stored_cards(RecordKind.SALES_ACCOUNT, server.accounts())
+    assert account.value("Revenue") == "1,200,000" and account.record_id == str(account_id)

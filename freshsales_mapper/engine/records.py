@@ -76,6 +76,11 @@ def record_cards(result: TransformResult, stored: Iterable[Mapping[str, Any]] | 
     return cards
 
 
+def stored_cards(kind: RecordKind, records: Iterable[Mapping[str, Any]]) -> list[RecordCard]:
+    """Cards for records as Freshsales stores them (a read-back list, the emulator's records)."""
+    return [_card(kind, "", record, CardState.STORED, -1) for record in records]
+
+
 # ---- plan -> records --------------------------------------------------------------------------------
 
 Draft = tuple[RecordKind, str, dict[str, Any], int]
