@@ -18,7 +18,9 @@ type) are answered offline by placeholders unless you pass ``lookups=fm.replay_l
 
 Sending for real goes through :class:`FreshsalesClient` (safe hosts, retries that never duplicate a
 write, rate limits) with :func:`send` or :class:`BatchSender`; :class:`EmulatorServer` is a local
-Freshsales to try it on. The HTTP stack is imported only when one of those is first used.
+Freshsales to try it on, which misbehaves on demand with :class:`Faults`. The HTTP stack is imported
+only when one of those is first used. :func:`record_cards` says what a result becomes in Freshsales,
+the way a CRM user reads it.
 """
 
 from __future__ import annotations
@@ -36,10 +38,12 @@ from freshsales_mapper.api import (
     transform_batch,
 )
 from freshsales_mapper.engine.plan import TransformResult
+from freshsales_mapper.engine.records import record_cards
 from freshsales_mapper.engine.resolvers import OfflineResolver, RecordingResolver, ReplayResolver
 from freshsales_mapper.engine.views import processor_response
 
 if TYPE_CHECKING:
+    from freshsales_mapper.emulator.faults import Faults
     from freshsales_mapper.emulator.server import EmulatorServer
     from freshsales_mapper.sending.client import FreshsalesClient
     from freshsales_mapper.sending.live_resolver import LiveResolver
@@ -51,6 +55,7 @@ __all__ = [
     "BatchSender",
     "EmulatorServer",
     "EventOutcome",
+    "Faults",
     "FreshsalesClient",
     "LiveResolver",
     "OfflineResolver",
@@ -60,6 +65,7 @@ __all__ = [
     "destination",
     "live_lookups",
     "processor_response",
+    "record_cards",
     "record_lookups",
     "replay_lookups",
     "send",
@@ -74,6 +80,7 @@ _LAZY = {
     "FreshsalesClient": "freshsales_mapper.sending.client",
     "LiveResolver": "freshsales_mapper.sending.live_resolver",
     "EmulatorServer": "freshsales_mapper.emulator.server",
+    "Faults": "freshsales_mapper.emulator.faults",
 }
 
 

@@ -235,7 +235,8 @@ def _show(job: SendJob) -> None:
                                 "status": st.column_config.TextColumn("status", width=80),
                                 "reason": st.column_config.TextColumn("reason", width="large")},
                  column_order=("#", "status", "reason", "HTTP", "record id", "input"))
-    _responses(latest)
+    if not state.get(state.PRESENTER):  # URLs and JSON answers are engineer detail
+        _responses(latest)
 
 
 def _sandbox_records() -> None:

@@ -132,3 +132,14 @@ def test_a_batch_in_presenter_mode_keeps_its_filters(app):
     app.toggle(key="presenter_mode").set_value(False).run()
     assert app.multiselect(key="filter_status").value == ["failed"]
     assert app.get("download_button")
+
+
+def test_presenter_mode_after_a_send_hides_the_raw_answers(app, emulator):
+    sandbox_mode(app, emulator(api_key=SANDBOX_KEY))
+    paste(app, sample("identify.json"))
+    click_send(app)
+    assert app.selectbox(key="send_outcome_pick")
+    app.toggle(key="presenter_mode").set_value(True).run()
+    assert not app.exception
+    assert not [s for s in app.selectbox if s.key == "send_outcome_pick"]
+    assert "stored in Freshsales" in html_of(app) and metrics(app)["Delivered"] == "1"

@@ -33,6 +33,11 @@ class Fault(StrEnum):
 
 @dataclass(frozen=True)
 class Faults:
+    """How the emulator misbehaves: shares (0-1) of requests failed or throttled, and added latency.
+
+    ``Faults()`` behaves. Give it to ``EmulatorServer(faults=...)`` or ``server.set_faults(...)``.
+    """
+
     fail_rate: float = 0.0
     throttle_rate: float = 0.0
     retry_after: int = 1
