@@ -70,6 +70,17 @@ def render_flow(result: TransformResult, cards: Sequence[RecordCard], event: str
                "WRITES: they change Freshsales) → the records. A failed step is red with its reason.")
 
 
+def sandbox_names() -> dict[str, dict[str, str]]:
+    """The Sandbox account's names for owner, lifecycle stage and activity type ids (its selectors' data)."""
+    from freshsales_mapper.emulator import seed
+
+    def by_id(items: list[dict[str, Any]], key: str) -> dict[str, str]:
+        return {str(item["id"]): str(item[key]) for item in items}
+
+    return {"owner_id": by_id(seed.USERS, "display_name"), "lifecycle_stage_id": by_id(seed.LIFECYCLE_STAGES, "name"),
+            "sales_activity_type_id": by_id(seed.SALES_ACTIVITY_TYPES, "name")}
+
+
 def stored_records(outcome: Any, server: EmulatorServer | None) -> list[dict[str, Any]]:
     """What Freshsales stored for one sent event: the final reply's record, plus (in Sandbox) the stored
     contacts and accounts, which the cards match by id, email or name."""
@@ -154,7 +165,7 @@ def render_records_and_flow(result: TransformResult, index: int, event: str, *, 
     outcome = sent_outcome(index)
     server = sandbox.running() if outcome is not None else None
     stored = stored_records(outcome, server) if outcome is not None and outcome.requests else None
-    cards = record_cards(result, stored)
+    cards = record_cards(result, stored, sandbox_names() if server is not None else None)
     sent = outcome.requests if outcome is not None and outcome.requests else None
     if presenter:  # the cards get the whole width (large type), the picture follows
         render_cards(cards, result)

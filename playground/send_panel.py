@@ -254,7 +254,7 @@ def _sandbox_records() -> None:
                 if records:
                     newest = records[-SANDBOX_CARDS:][::-1]
                     st.markdown(f"**{title}**" + (f" (the newest {SANDBOX_CARDS})" if len(records) > SANDBOX_CARDS else ""))
-                    st.html(demo_view.cards_html(stored_cards(kind, newest), compact=True))
+                    st.html(demo_view.cards_html(stored_cards(kind, newest, demo_view.sandbox_names()), compact=True))
         with as_table:
             for title, _kind, records in groups:
                 if records:

@@ -143,3 +143,12 @@ def test_presenter_mode_after_a_send_hides_the_raw_answers(app, emulator):
     assert not app.exception
     assert not [s for s in app.selectbox if s.key == "send_outcome_pick"]
     assert "stored in Freshsales" in html_of(app) and metrics(app)["Delivered"] == "1"
+
+
+def test_stored_cards_name_owners_and_types_as_the_sandbox_account_does(app, emulator):
+    sandbox_mode(app, emulator(api_key=SANDBOX_KEY))
+    paste(app, sample("track_sales_activity_by_type_id.json"))
+    click_send(app)
+    cards = html_of(app)
+    assert "stored in Freshsales" in cards
+    assert "Priya Patel (user 70054866612)" in cards  # the owner the sample names, as the account calls her

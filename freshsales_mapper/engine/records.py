@@ -56,11 +56,17 @@ class RecordCard:
         return next((line.value for line in self.lines if line.label == label), None)
 
 
-def record_cards(result: TransformResult, stored: Iterable[Mapping[str, Any]] | None = None) -> list[RecordCard]:
+Names = Mapping[str, Mapping[str, str]]  # field ("owner_id", ...) -> id as text -> what the account calls it
+
+
+def record_cards(result: TransformResult, stored: Iterable[Mapping[str, Any]] | None = None,
+                 names: Names | None = None) -> list[RecordCard]:
     """The records the event creates or updates, in plan order, one card per record.
 
     ``stored``: what Freshsales holds after a send, as ``{"kind": "contact"|..., "id": ..., "record": {...}}``
     (the readback). A card whose record is there is built from the stored record; the others stay "would be".
+    ``names``: the account's names for ids (``{"owner_id": {"7": "Priya Patel"}}``; also
+    ``lifecycle_stage_id`` and ``sales_activity_type_id``), used where a card would show a bare id.
     """
     by_kind: dict[str, list[Mapping[str, Any]]] = {}
     for entry in stored or ():
@@ -72,13 +78,14 @@ def record_cards(result: TransformResult, stored: Iterable[Mapping[str, Any]] | 
     for kind, action, fields, step in drafts:
         record = _stored_for(kind, fields, by_kind.get(kind, []))
         cards.append(_card(kind, action, record if record is not None else fields,
-                           CardState.STORED if record is not None else CardState.WOULD_BE, step))
+                           CardState.STORED if record is not None else CardState.WOULD_BE, step, names or {}))
     return cards
 
 
-def stored_cards(kind: RecordKind, records: Iterable[Mapping[str, Any]]) -> list[RecordCard]:
+def stored_cards(kind: RecordKind, records: Iterable[Mapping[str, Any]], names: Names | None = None
+                 ) -> list[RecordCard]:
     """Cards for records as Freshsales stores them (a read-back list, the emulator's records)."""
-    return [_card(kind, "", record, CardState.STORED, -1) for record in records]
+    return [_card(kind, "", record, CardState.STORED, -1, names or {}) for record in records]
 
 
 # ---- plan -> records --------------------------------------------------------------------------------
@@ -171,8 +178,18 @@ def _with_hints(record: Mapping[str, Any], fields: Mapping[str, Any]) -> dict[st
 
 # ---- records -> cards ---------------------------------------------------------------------------------
 
-def _card(kind: RecordKind, action: str, fields: Mapping[str, Any], state: CardState, step: int) -> RecordCard:
+def _card(kind: RecordKind, action: str, fields: Mapping[str, Any], state: CardState, step: int,
+          names: Names) -> RecordCard:
     lines: list[CardLine] = []
+
+    def named(field: str, word: str = "") -> Any:
+        """The account's name for the id in ``field`` ("Priya Patel (user 7)"), else the id as given."""
+        value = fields.get(field)
+        if value is None or isinstance(value, Placeholder):
+            return value
+        name = names.get(field, {}).get(text(value))
+        label = f"{word} {text(value)}".strip()
+        return f"{name} ({label})" if name else label
 
     def add(label: str, *values: Any, sep: str = " ") -> None:
         if any(isinstance(v, Placeholder) for v in values):
@@ -189,8 +206,8 @@ def _card(kind: RecordKind, action: str, fields: Mapping[str, Any], state: CardS
         add("Phones", fields.get("work_number"), fields.get("mobile_number"), sep=" · ")
         add("Job title", fields.get("job_title"))
         _address(add, fields)
-        add("Owner", _owner(fields.get("owner_id")))
-        add("Lifecycle stage", fields.get("_stage_name") or fields.get("lifecycle_stage_id"))
+        add("Owner", named("owner_id", "user"))
+        add("Lifecycle stage", fields.get("_stage_name") or named("lifecycle_stage_id", "stage"))
         add("Linked account", _account_link(fields))
         heading = name or _first_email(fields.get("emails")) or text(fields.get("email")) or "Contact"
     elif kind == RecordKind.SALES_ACCOUNT:
@@ -199,12 +216,13 @@ def _card(kind: RecordKind, action: str, fields: Mapping[str, Any], state: CardS
         add("Revenue", _grouped(fields.get("annual_revenue")))
         add("Phone", fields.get("phone"))
         _address(add, fields)
-        add("Owner", _owner(fields.get("owner_id")))
+        add("Owner", named("owner_id", "user"))
         heading = text(fields.get("name")) or "Sales account"
     else:
-        add("Type", fields.get("_type_name") or fields.get("sales_activity_name") or fields.get("sales_activity_type_id"))
+        add("Type", fields.get("_type_name") or fields.get("sales_activity_name")
+            or named("sales_activity_type_id", "type"))
         add("When", fields.get("start_date"), fields.get("end_date"), sep=" – ")
-        add("Owner", _owner(fields.get("owner_id")))
+        add("Owner", named("owner_id", "user"))
         add("On contact", _activity_target(fields))
         add("Notes", fields.get("notes"))
         heading = text(fields.get("title")) or text(fields.get("sales_activity_name")) or "Sales activity"
@@ -229,12 +247,6 @@ def _grouped(value: Any) -> Any:
     if isinstance(value, (int, float)) and not isinstance(value, bool) and float(value).is_integer():
         return f"{int(value):,}"
     return value
-
-
-def _owner(owner_id: Any) -> Any:
-    if owner_id is None or isinstance(owner_id, Placeholder):
-        return owner_id
-    return f"user {text(owner_id)}"
 
 
 def _account_link(fields: Mapping[str, Any]) -> Any:
