@@ -108,8 +108,8 @@ def test_a_500_after_the_activity_makes_it_unknown_and_the_picture_red(app, emul
     app.slider(key=faults_panel.ACTIVITY_FAIL_RATE).set_value(1.0).run()
     click_send(app)
     assert metrics(app)["Unknown"] == "1" and len(server.activities()) == 1
-    failed = [line for line in picture(app).splitlines() if "FAILED" in line]
-    assert len(failed) == 1 and "HTTP 500" in failed[0]
+    failed = [line for line in picture(app).splitlines() if "#d9534f" in line and " [label=" in line]
+    assert len(failed) == 1 and "UNKNOWN: HTTP 500" in failed[0] and "Freshsales may" in failed[0]
 
 
 def test_the_batch_is_told_as_a_story(app):

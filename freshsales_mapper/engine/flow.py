@@ -77,7 +77,7 @@ def flow_dot(result: TransformResult, cards: Sequence[RecordCard], event: str,
         colour = "#fdf1e0" if lookup and step.writes else "#ffffff"
         extra = ""
         if number == failed_at:
-            lines += _wrapped("FAILED: " + failure, lines=3)
+            lines += _wrapped(failure, lines=3)
             colour, extra = "#fbe3e2", f', color="{RED}", penwidth=2.5, fontcolor="{RED}"'
         elif sent is not None and failed_at is not None and number > failed_at:
             lines.append("not sent")
@@ -111,11 +111,14 @@ def _failure(result: TransformResult, sent: Sequence[Mapping[str, Any]] | None) 
         for number, entry in enumerate(sent):
             if entry.get("ok") is False or (entry.get("status") is None and entry.get("outcome") != "planned"):
                 status = entry.get("status")
-                reason = (f"HTTP {status}" if status is not None else "no answer") + (
-                    f" — {entry.get('message')}" if entry.get("message") else "")
+                answer = f"HTTP {status}" if status is not None else "no answer"
+                if entry.get("outcome") == "unknown":  # a write went out and no clear answer came back
+                    reason = f"UNKNOWN: {answer}; Freshsales may have stored it"
+                else:
+                    reason = f"FAILED: {answer}" + (f" — {entry.get('message')}" if entry.get("message") else "")
                 return min(number, max(len(result.steps) - 1, 0)), reason
     for number, step in enumerate(result.steps):
         reply = step.reply if isinstance(step, LookupStep) else None
         if reply is not None and not 200 <= reply.status < 300 and result.error is not None:
-            return number, f"HTTP {reply.status} — {result.error.message}"
+            return number, f"FAILED: HTTP {reply.status} — {result.error.message}"
     return None, ""
