@@ -89,7 +89,7 @@ def test_cards_and_picture_offline_then_as_stored_after_a_sandbox_send(open_page
     page.screenshot(path=os.environ.get("DEMO_SCREENSHOT_DIR", str(tmp_path)) + f"/stored-{width}.png")
 
 
-def test_a_half_failing_sandbox_in_the_browser_offers_resume(open_page):
+def test_a_half_failing_sandbox_in_the_browser_offers_resume(open_page, tmp_path):
     page = open_page(1280, 720)
     page.get_by_text("Sandbox", exact=True).click()
     page.get_by_text("Sandbox running").wait_for()
@@ -104,6 +104,9 @@ def test_a_half_failing_sandbox_in_the_browser_offers_resume(open_page):
     page.get_by_role("button", name="Send 12 event(s)").click()
     page.get_by_text("12 of 12 event(s) have an outcome").wait_for()
     page.get_by_role("button", name="Resume:").wait_for()
+    page.get_by_role("button", name="Resume:").scroll_into_view_if_needed()
+    _no_sideways_scroll(page)
+    page.screenshot(path=os.environ.get("DEMO_SCREENSHOT_DIR", str(tmp_path)) + "/faults.png")
     page.get_by_role("button", name="Reset faults").click()
     page.get_by_text("50% of requests fail with 500", exact=False).first.wait_for(state="detached")
 
