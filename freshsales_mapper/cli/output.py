@@ -137,6 +137,8 @@ def one_line(text: str) -> str:
 
 def why(trace: FieldTrace) -> str:
     notes = [one_line(w) for w in trace.warnings]
+    if trace.not_reached:
+        notes.insert(0, trace.not_reached)
     if trace.status is FieldStatus.MISSING_REQUIRED:
         notes.insert(0, f"required, and nothing usable in {trace.sources}")
     elif trace.status is FieldStatus.USED:
@@ -179,6 +181,14 @@ def explain_text(result: TransformResult, location: str, width: int | None = Non
                               subsequent_indent="    "),
                 textwrap.fill(f"how to fix it: {one_line(error.fix)}", width, initial_indent="  ",
                               subsequent_indent="    ")]
+        if error.also_missing:
+            out.append(textwrap.fill("also missing: " + ", ".join(error.also_missing), width, initial_indent="  ",
+                                     subsequent_indent="    "))
+    if result.losses:  # mapped, but something given does not reach Freshsales as given
+        out += [textwrap.fill(f"LOSSY: mapped, but {' · '.join(loss.text for loss in result.losses)}", width,
+                              subsequent_indent="  ")]
+        out += [textwrap.fill(f"{loss.text}: {one_line(loss.detail)}", width, initial_indent="  ",
+                              subsequent_indent="    ") for loss in result.losses]
     if result.route:  # before the destination ran; a key picked by a template is masked in the text
         out += ["", "what RudderStack's route did first:"]
         out += [textwrap.fill(one_line(note.text), width, initial_indent="  ", subsequent_indent="    ")

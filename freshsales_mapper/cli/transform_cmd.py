@@ -145,7 +145,7 @@ def explain_json(result: TransformResult, item: EventInput, *, reveal_key: bool 
     for step, shown in zip(result.steps, data["steps"], strict=True):
         shown["kind"] = step.kind
         shown["request"] = request_view(step.request, reveal_key=reveal_key)
-    return {"input": item.location, "metadata": item.metadata, **data}
+    return {"input": item.location, "metadata": item.metadata, "outcome": result.outcome.value, **data}
 
 
 _JSON_LEAVES = (str, int, float, bool, type(None))

@@ -11,7 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from freshsales_mapper.engine.vocabulary import CandidateOutcome, FieldStatus, StepKind, ValueStepKind
+from freshsales_mapper.engine.vocabulary import (
+    CandidateOutcome,
+    FieldStatus,
+    LossKind,
+    MappingOutcome,
+    StepKind,
+    ValueStepKind,
+)
 
 
 class Placeholder(str):
@@ -129,6 +136,7 @@ class FieldTrace:
     section: str = ""  # which object the field belongs to: "contact", "sales_account", "sales_activity", ...
     steps: list[ValueStep] = field(default_factory=list)
     final: FinalValue | None = None
+    not_reached: str = ""  # "not reached: RudderStack stopped at ...": traced past a rejection, never run by it
 
 
 @dataclass
@@ -149,6 +157,18 @@ class TransformFailure:
     fix: str
     disposition: str  # "retried" or "dropped" (what RudderStack's server does with the event)
     crashed: bool = False  # RudderStack itself hit a JavaScript error
+    # Every other requirement the event misses, "end_date ← properties.endDate": RudderStack names one per run.
+    also_missing: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Loss:
+    """Something a mapped event loses on the way to Freshsales, and why."""
+
+    kind: LossKind
+    field: str  # the Freshsales field ("owner_id", "address"), or "contact" for a link not made
+    text: str  # a short phrase for a headline: "owner_id dropped", 'address blanked to ""'
+    detail: str  # one sentence: what was given and what happens to it
 
 
 @dataclass
@@ -162,6 +182,14 @@ class TransformResult:
     notes: list[str] = field(default_factory=list)  # event-level warnings and doc-vs-code notes
     error: TransformFailure | None = None
     route: list[Any] = field(default_factory=list)  # engine.route.RouteNote: what RudderStack's route did first
+    targets: list[str] = field(default_factory=list)  # Freshsales objects RudderStack built or tried to build
+    losses: list[Loss] = field(default_factory=list)  # with a trace (or engine.losses.find_losses without one)
+
+    @property
+    def outcome(self) -> MappingOutcome:
+        if self.error is not None:
+            return MappingOutcome.FAILED
+        return MappingOutcome.LOSSY if self.losses else MappingOutcome.MAPPED
 
     @property
     def ok(self) -> bool:

@@ -71,6 +71,8 @@ def _track_one(run: EventRun, event: Any) -> FinalRequest:
     if not isinstance(event, str):
         raise crash_error("event.toLowerCase is not a function")
     normalized = JS_WHITESPACE_RUN.sub("_", js_trim(event.lower()))
+    if normalized in ("sales_activity", "lifecycle_stage") and normalized not in run.result.targets:
+        run.result.targets.append(normalized)
     if normalized == "sales_activity":
         activity = _sales_activity(run)
         return run.emit(ACTIVITY_CREATE, {"sales_activity": js_json_value(activity)}, "sales_activity")

@@ -20,7 +20,9 @@ from freshsales_mapper.engine.errors import (
 from freshsales_mapper.engine.event_run import ACCOUNT_UPSERT, CONTACT_UPSERT, EventRun, prop, raise_network
 from freshsales_mapper.engine.jsnumber import display_string, js_json_value, js_string
 from freshsales_mapper.engine.jsvalue import UNDEFINED, JsTypeError, allow_deep_values, truthy
+from freshsales_mapper.engine.losses import find_losses
 from freshsales_mapper.engine.plan import FinalRequest, TransformResult
+from freshsales_mapper.engine.reach import trace_past_error
 from freshsales_mapper.engine.resolvers import Resolver
 from freshsales_mapper.engine.route import RouteNote, route_item
 from freshsales_mapper.engine.tables import MappingTables, load_tables
@@ -33,11 +35,13 @@ NOTE_GROUP_WRITES = ("While transforming this group event RudderStack itself cal
 
 
 def transform_event(message: Any, destination: Any, resolver: Resolver, *, trace: bool = True,
-                    tables: MappingTables | None = None, metadata: Any = UNDEFINED) -> TransformResult:
+                    tables: MappingTables | None = None, metadata: Any = UNDEFINED,
+                    losses: bool = False) -> TransformResult:
     """Transform one processor item: RudderStack's route (``engine.route``), then its Freshsales destination.
 
     ``UNDEFINED`` stands for a key the item does not have. Never raises for anything the event or settings
-    contain, and never changes them.
+    contain, and never changes them. ``result.losses`` is filled with a trace, or without one when
+    ``losses`` is set (a few reads per event; bulk transforms leave it off).
     """
     allow_deep_values()
     routed = route_item(message, destination, metadata)
@@ -57,8 +61,12 @@ def transform_event(message: Any, destination: Any, resolver: Resolver, *, trace
         run.result.error = explain(crash_error(str(err)))
     if trace:
         run.result.notes.extend(settings_notes(destination))
+        if run.result.error is not None and isinstance(message, dict):
+            trace_past_error(run)
         if isinstance(message, dict):
             run.result.unmapped = find_unmapped(message, run.result)
+    if (trace or losses) and run.result.error is None:
+        run.result.losses = find_losses(message, run.result, run.tables)
         run.result.route = with_consequences(routed.notes, run.result)
     return run.result
 
@@ -106,11 +114,13 @@ def _process(run: EventRun) -> list[FinalRequest]:
     kind = kind.lower()
     run.result.event_type = kind
     if kind == "identify":
+        run.result.targets.append("contact")
         return [_identify(run)]
     if kind == "track":
         run.result.notes.append(NOTE_TRACK_UNDOCUMENTED)
         return track_requests(run)
     if kind == "group":
+        run.result.targets.append("sales_account")
         return [_group(run)]
     raise instrumentation_error(f"message type {kind} not supported")
 

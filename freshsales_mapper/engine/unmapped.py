@@ -56,6 +56,13 @@ _TABLES_BY_TYPE = {
     "group": ("group", "user_email"),
     "track": ("sales_activity", "lifecycle_stage", "user_email"),
 }
+# The tables RudderStack reads to build each Freshsales object, whatever point a run stopped at.
+_TABLES_BY_TARGET = {
+    "contact": ("identify",),
+    "sales_account": ("group", "user_email"),
+    "sales_activity": ("sales_activity", "user_email"),
+    "lifecycle_stage": ("lifecycle_stage", "user_email"),
+}
 
 
 @lru_cache(maxsize=1)
@@ -136,17 +143,32 @@ def _root_value(message: dict, root: str) -> Any:
     return value
 
 
+@lru_cache(maxsize=32)
+def read_paths(event_type: str | None, targets: tuple[str, ...]) -> tuple[frozenset[str], tuple[str, ...]]:
+    """Every path RudderStack reads for this event type and these Freshsales objects, from the tables alone.
+
+    Without a known object (an unsupported event name) every table of the event type counts, so that a
+    hint never calls unread a key RudderStack would read once the name is fixed.
+    """
+    tables = load_tables()
+    names = [name for target in targets for name in _TABLES_BY_TARGET.get(target, ())]
+    if not names:
+        names = list(_TABLES_BY_TYPE.get(event_type or "", ()))
+    paths = frozenset(path for name in names for spec in getattr(tables, name) for path in spec.paths)
+    return paths, tuple(sorted(p + "." for p in paths if p not in ADDRESS_PATHS))
+
+
 def find_unmapped(message: dict, result: TransformResult) -> list[UnmappedInput]:
-    read_paths = {c.path for t in result.fields for c in t.candidates}
-    prefixes = tuple(p + "." for p in read_paths if p not in ADDRESS_PATHS)
-    address_parts = {f"{a}.{part}" for a in ADDRESS_PATHS if a in read_paths for part in ADDRESS_PARTS}
+    """Leaves under traits, context.traits and properties that no table of this event reads."""
+    read, prefixes = read_paths(result.event_type, tuple(result.targets))
+    address_parts = {f"{a}.{part}" for a in ADDRESS_PATHS if a in read for part in ADDRESS_PARTS}
     unmapped = []
     for root in ROOTS:
         container = _root_value(message, root)
         if not isinstance(container, dict):
             continue
         for path, value in _leaves(container, root):
-            if path in read_paths or path in address_parts or path.startswith(prefixes):
+            if path in read or path in address_parts or path.startswith(prefixes):
                 continue
             unmapped.append(UnmappedInput(path, value, _hint(path, result.event_type)))
     return unmapped

@@ -20,6 +20,25 @@ class FieldStatus(StrEnum):
     MISSING_REQUIRED = "missing-required"  # required and unset: RudderStack stops with an error
 
 
+class MappingOutcome(StrEnum):
+    """What became of one input event, from best to worst; a lossy event is mapped but lost something."""
+
+    MAPPED = "mapped"  # RudderStack maps it and nothing the event gave is lost on the way
+    LOSSY = "lossy"  # mapped, but a value is dropped, blanked or thrown away, or a link is not made
+    FAILED = "failed"  # RudderStack rejects it
+    UNREADABLE = "unreadable"  # the input could not be read as an event
+
+
+class LossKind(StrEnum):
+    """Why a mapped event lost something: each loss has its own reason."""
+
+    DROPPED = "dropped"  # a coercion turned the given value into nothing, so the field is left out
+    ADDRESS_BLANKED = "address-blanked"  # an address that is not an object is sent as "" (overwrites Freshsales')
+    ADDRESS_PARTS = "address-parts-dropped"  # flattening keeps five parts and throws the other keys away
+    CONTACT_NOT_LINKED = "contact-not-linked"  # a group without an email upserts the account but links no contact
+    WRONG_TYPE = "wrong-type"  # sent in a type Freshsales refuses for that field
+
+
 class CandidateOutcome(StrEnum):
     """What RudderStack's ``getValueFromMessage`` made of one source path of a field."""
 

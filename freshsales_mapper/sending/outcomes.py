@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from freshsales_mapper.engine.plan import Loss
+
 
 class SendOutcome(StrEnum):
     """What happened to one event (or one request) sent to Freshsales.
@@ -54,6 +56,7 @@ class EventOutcome:
     response: Any  # Freshsales' body for the last final request
     requests: list[dict] = field(default_factory=list)  # every HTTP call made for the event, lookups included
     location: str = ""  # where the event was in the input ("line 3", "item [2]")
+    losses: list[Loss] = field(default_factory=list)  # what the mapped event loses on the way (engine.losses)
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -216,7 +216,8 @@ class BatchSender:
             outcome.reason = f"not sent: {breaker.reason}"
             return outcome  # no journal line: the earlier one (if any) still says what is delivered
         recorder = Recorder(client)
-        result = transform_event(item.message, item.destination, LiveResolver(recorder), trace=False)
+        result = transform_event(item.message, item.destination, LiveResolver(recorder), trace=False, losses=True)
+        outcome.losses = result.losses
         pending = None
         if result.error is not None:
             self._rejected(outcome, result, recorder)
@@ -328,7 +329,8 @@ class BatchSender:
         return outcome
 
     def _dry_run(self, outcome: EventOutcome, item: EventInput) -> EventOutcome:
-        result = transform_event(item.message, item.destination, OfflineResolver(), trace=False)
+        result = transform_event(item.message, item.destination, OfflineResolver(), trace=False, losses=True)
+        outcome.losses = result.losses
         outcome.requests = [request_entry(step.kind, step.request, None, None) for step in result.steps]
         if result.error is not None:
             outcome.reason = f"dry run: RudderStack would reject the event: {result.error.message}"
