@@ -87,7 +87,7 @@ def _wrong_type(expects: str | None, value: Any) -> bool:
 
     It is lenient where the API is: digits in a string pass for an id, a number passes for text.
     """
-    if isinstance(value, bool) or isinstance(value, (dict, list)) and expects != "array":
+    if isinstance(value, bool) or (isinstance(value, (dict, list)) and expects != "array"):
         return expects is not None
     if expects == "integer":
         if isinstance(value, str):
