@@ -109,9 +109,6 @@ def _mapping(result: TransformResult, rows: list[FieldRow]) -> None:
     if not result.unmapped:
         st.caption("Everything under traits, context.traits and properties was read (or there is nothing there).")
     else:
-        if result.error is not None:
-            st.caption("RudderStack stopped at the error, so it never read the fields after it: some keys below "
-                       "are read once the error is fixed.")
         st.html(unmapped_html(result))
     relevant, other = doc_notes(result)
     if relevant or other:

@@ -113,7 +113,8 @@ def test_an_error_shows_rudderstacks_text_the_explanation_the_fix_and_the_fate(a
     emails = field_table(app)["emails"]
     assert emails["badge"] == "missing" and emails["order"] == 0
     assert emails["why"].startswith("required, and nothing usable was found") and "traits.email: missing" in emails["why"]
-    assert "RudderStack stopped at the error" in joined(app.caption)
+    # the unread analysis reads the tables, not where RudderStack stopped: nothing it reads is called unread
+    assert "Everything under traits, context.traits and properties was read" in joined(app.caption)
     app.toggle(key="processor_format").set_value(True)
     app.run()
     item = json_codes(app)[0][0]
