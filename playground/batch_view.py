@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from freshsales_mapper.engine.vocabulary import MappingOutcome
 from freshsales_mapper.inputs import validate_event
 
 from . import demo_view, downloads, single_view, state
@@ -16,19 +17,20 @@ from .style import STACK_CHARTS
 from .tables import batch_frame, filter_frame, outcome_counts, reason_counts
 
 LAST_SELECTION = "_last_table_selection"  # the row last followed, so the picker can move on from it
-STATUSES = ("mapped", "failed", "unreadable")
+STATUSES = tuple(outcome.value for outcome in MappingOutcome)  # best to worst: mapped, lossy, failed, unreadable
+STATUS_COLOURS = ["#2e9e5b", "#e0a100", "#d9534f", "#8c8c8c"]
 METRIC_PX = 144
 TABLE_COLUMN_CONFIG = {
     "#": st.column_config.NumberColumn("#", width=40),
-    "status": st.column_config.TextColumn("status", width=70),
+    "status": st.column_config.TextColumn("status", width=76),
     "type": st.column_config.TextColumn("type", width=62),
-    "reason": st.column_config.TextColumn("reason", width="large"),
-    "user": st.column_config.TextColumn("user", width="medium"),
+    "user": st.column_config.TextColumn("user", width=170),
+    "reason": st.column_config.TextColumn("reason", width=300),
     "shape problems": st.column_config.TextColumn("shape problems", width="medium"),
 }
-# The reason comes before the wide columns so it is on screen without scrolling sideways; every
-# column is in the downloads.
-TABLE_COLUMNS = ("#", "status", "type", "reason", "user", "event", "shape problems", "requests", "lookups", "input")
+# Status, type, user and reason come first and narrow enough to be on screen at 800 px without scrolling
+# sideways (the rest scrolls); every column is in the downloads.
+TABLE_COLUMNS = ("#", "status", "type", "user", "reason", "event", "shape problems", "requests", "lookups", "input")
 DETAIL = "Event in detail"
 SCROLL_SCRIPT = f"""<script>
 (() => {{
@@ -74,7 +76,7 @@ def render(bundle: InputBundle, settings: Settings) -> None:
 def _results(report: BatchReport, frame: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
     _metrics(report, frame)
     _charts(frame)
-    return _filtered_table(frame)
+    return _filtered_table(frame, report.content)
 
 
 def _metrics(report: BatchReport, frame: pd.DataFrame) -> None:
@@ -83,7 +85,10 @@ def _metrics(report: BatchReport, frame: pd.DataFrame) -> None:
     # A wrapping row of fixed-width cards: six equal columns squeeze "240" into "2." at 800 px.
     with st.container(horizontal=True, gap="small"):
         st.metric("Events", len(report.items), border=True, width=METRIC_PX)
-        st.metric("Mapped", report.mapped, border=True, width=METRIC_PX)
+        st.metric("Mapped", report.mapped, border=True, width=METRIC_PX, help="Mapped, and nothing given is lost.")
+        st.metric("Lossy", report.lossy, border=True, width=METRIC_PX,
+                  help="Mapped, but something is lost on the way: a value dropped, an address blanked, a contact "
+                       "not linked. The reason column names each loss.")
         st.metric("Failed", report.failed, border=True, width=METRIC_PX)
         st.metric("Unreadable", len(report.errors), border=True, width=METRIC_PX)
         st.metric("Requests", requests, border=True, width=METRIC_PX,
@@ -99,10 +104,10 @@ def _charts(frame: pd.DataFrame) -> None:
     with st.container(key=STACK_CHARTS):
         left, right = st.columns([3, 2], gap="large")
     with left:
-        st.markdown("**Failures by reason**")
+        st.markdown("**Failures and losses by reason**")
         reasons = reason_counts(frame)
         if reasons.empty:
-            st.caption("No failures: every event maps.")
+            st.caption("No failures and no losses: every event maps whole.")
         else:
             st.html(plain_table_html(["RudderStack's error", "events", "RudderStack"],
                                      reasons.astype(str).values.tolist(), widths=(64, 12, 24)))
@@ -122,25 +127,28 @@ def _outcome_chart(counts: pd.DataFrame) -> dict:
             "x": {"field": "events", "type": "quantitative", "aggregate": "sum", "title": "events"},
             "y": {"field": "type", "type": "nominal", "title": None, "sort": "-x"},
             "color": {"field": "status", "type": "nominal",
-                      "scale": {"domain": list(STATUSES), "range": ["#2e9e5b", "#d9534f", "#8c8c8c"]},
+                      "scale": {"domain": list(STATUSES), "range": STATUS_COLOURS},
                       "legend": {"orient": "bottom", "title": None}},
             "order": {"field": "status"},
         },
     }
 
 
-def _filtered_table(frame: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
+def _filtered_table(frame: pd.DataFrame, content: list[str]) -> tuple[pd.DataFrame, bool]:
     st.markdown("**Every event**")
     a, b, c = st.columns([2, 2, 3])
     statuses = a.multiselect("Status", [s for s in STATUSES if (frame["status"] == s).any()], key=state.FILTER_STATUS)
     kinds = b.multiselect("Type", sorted(k for k in frame["type"].unique() if k), key=state.FILTER_TYPE)
-    text = c.text_input("Search (input, user, event, reason)", key=state.FILTER_TEXT)
-    shown = filter_frame(frame, statuses, kinds, text or "")
+    text = c.text_input("Search (user, email, messageId, any value, reason)", key=state.FILTER_TEXT,
+                        help="Searches each event's whole content (keys and values) and the reason column.")
+    shown = filter_frame(frame, statuses, kinds, text or "", content)
+    # A click on any cell opens the row (single-cell), as does its picker (single-row).
     event = st.dataframe(shown, hide_index=True, key=state.BATCH_TABLE, on_select="rerun",
-                         selection_mode="single-row", height=360, column_config=TABLE_COLUMN_CONFIG,
+                         selection_mode=["single-row", "single-cell"], height=360, column_config=TABLE_COLUMN_CONFIG,
                          column_order=TABLE_COLUMNS)
-    clicked = _follow_selection(shown, list(event.selection.rows))
-    st.caption(f"{len(shown)} of {len(frame)} rows · click a row to open it in detail below · every column is "
+    picked = list(event.selection.rows) or [row for row, _column in event.selection.cells]
+    clicked = _follow_selection(shown, picked)
+    st.caption(f"{len(shown)} of {len(frame)} rows · click anywhere on a row to open it in detail below · every column is "
                "in the downloads.")
     return shown, clicked
 

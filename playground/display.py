@@ -89,6 +89,15 @@ def json_text(value: Any) -> str:
         return printable(str(value))
 
 
+MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:&])")
+
+
+def markdown_literal(text: str) -> str:
+    """Text from an event for a Markdown element, shown exactly as given: every Markdown and HTML character
+    escaped, line breaks as spaces (a key is one line)."""
+    return MARKDOWN_SPECIALS.sub(r"\\\1", printable(" ".join(str(text).split())))
+
+
 def step_title(number: int, step: Any) -> str:
     kind = STEP_WORDS[step.kind]
     return f"Step {number} · {kind} · {step.request.method} {step.request.path}"

@@ -44,6 +44,7 @@ class FieldRow:
     kind: int  # PROBLEM .. EMPTY
     value: str  # the value sent, as JSON ("" when nothing is sent)
     why: str  # one line
+    hint: str = ""  # an unread input that most likely meant this field, and what to do about it
 
 
 def _held(candidate: Candidate) -> str:
@@ -72,10 +73,14 @@ def _coerced(trace: FieldTrace) -> bool:
 def _classify(trace: FieldTrace) -> tuple[str, int]:
     if trace.status is not FieldStatus.SENT:
         return STATUS_LOOK[trace.status]
+    if trace.not_reached:  # traced past RudderStack's error: it would send this once the error is fixed
+        return "not reached", ATTENTION
     if isinstance(trace.sent, Placeholder):
         return "placeholder", ATTENTION
     steps = {step.kind for step in trace.steps}
     if ValueStepKind.FLATTEN_ADDRESS in steps:
+        if blanked(trace):
+            return "blanked", PROBLEM
         return "flattened", ATTENTION
     if _coerced(trace):
         return "coerced", ATTENTION
@@ -86,7 +91,21 @@ def _classify(trace: FieldTrace) -> tuple[str, int]:
     return STATUS_LOOK[FieldStatus.SENT]
 
 
+def blanked(trace: FieldTrace) -> bool:
+    """An address that was not an object, sent as "" (which overwrites the address Freshsales has)."""
+    return any(step.kind is ValueStepKind.FLATTEN_ADDRESS and step.after == ""
+               and not isinstance(step.before, (dict, list)) for step in trace.steps)
+
+
 def _why(trace: FieldTrace, kind: int) -> str:
+    why = _plain_why(trace, kind)
+    if trace.not_reached:  # traced past RudderStack's error: what the field would hold once that is fixed
+        return f"{trace.not_reached}; " + (why.replace("no value: ", "would have no value: ", 1) if kind == EMPTY
+                                            else "would hold this: " + why)
+    return why
+
+
+def _plain_why(trace: FieldTrace, kind: int) -> str:
     parts: list[str] = []
     if trace.status is FieldStatus.MISSING_REQUIRED:
         parts.append(f"required, and nothing usable was found, so RudderStack stops with an error. "
@@ -115,38 +134,62 @@ def _why(trace: FieldTrace, kind: int) -> str:
 
 
 def field_rows(result: TransformResult) -> list[FieldRow]:
-    """Every field RudderStack tried for this event, problems first; within a group, table order."""
+    """Every field RudderStack tried for this event, problems first; within a group, table order.
+
+    A field with no value that an unread input most likely meant carries that input's hint, and is
+    shown among the rows that need a look (not folded away with the other empty fields).
+    """
+    hints = _hints_by_field(result)
     rows = []
     for trace in result.fields:
         badge, kind = _classify(trace)
-        rows.append(FieldRow(trace.section, trace.dest, badge, kind, json_text(trace.sent), _why(trace, kind)))
+        hint = hints.pop(trace.dest, "") if trace.status is not FieldStatus.SENT else ""
+        if hint and kind == EMPTY:
+            kind = ATTENTION
+        rows.append(FieldRow(trace.section, trace.dest, badge, kind, json_text(trace.sent), _why(trace, kind), hint))
     return sorted(rows, key=lambda r: r.kind)
 
 
-def problem_summary(rows: list[FieldRow]) -> list[str]:
-    """Short phrases for the headline: "owner_id dropped", "emails missing"."""
-    return [f"{r.field} {r.badge}" for r in rows if r.kind == PROBLEM]
+def _hints_by_field(result: TransformResult) -> dict[str, str]:
+    """Each field an unread input most likely meant -> "traits.mobile = "+1 555": <the hint>"."""
+    hints: dict[str, list[str]] = {}
+    for unread in result.unmapped:
+        if unread.fields:
+            hints.setdefault(unread.fields[0], []).append(f"{unread.path} = {json_text(unread.value)} is not read: "
+                                                          f"{unread.hint}")
+    return {dest: "; ".join(texts) for dest, texts in hints.items()}
+
+
+def problem_summary(rows: list[FieldRow], result: TransformResult | None = None) -> list[str]:
+    """Short phrases for the headline, losses first: "owner_id dropped", 'address blanked to ""', "emails missing"."""
+    losses = result.losses if result is not None else []
+    told = {loss.field for loss in losses}
+    return [loss.text for loss in losses] + [f"{r.field} {r.badge}" for r in rows
+                                             if r.kind == PROBLEM and r.field not in told]
 
 
 def _cell(text: str, css: str = "") -> str:
     return f'<td class="{css}">{html.escape(text)}</td>' if css else f"<td>{html.escape(text)}</td>"
 
 
-def rows_html(rows: list[FieldRow], *, sections: bool) -> str:
-    """One wrapping table; ``sections`` adds which object a field belongs to (group events have several)."""
+def rows_html(rows: list[FieldRow], *, sections: bool, folded: bool = False) -> str:
+    """One wrapping table; ``sections`` adds which object a field belongs to (group events have several);
+    ``folded`` marks the table of fields with no value, shown on demand."""
     body = []
     for row in rows:
         css = KIND_CLASS[row.kind]
         name = (f"{html.escape(row.section)}." if sections and row.section else "") + html.escape(row.field)
         field_cell = (f'<td class="fm-field"><code>{name}</code> '
                       f'<span class="fm-badge fm-{css}">{html.escape(row.badge)}</span></td>')
+        hint = f'<div class="fm-hint">hint: {html.escape(row.hint)}</div>' if row.hint else ""
         if row.kind == EMPTY:  # nothing sent: the sources looked at get the value's column too
-            cells = f'<td class="fm-why" colspan="2">{html.escape(row.why)}</td>'
+            cells = f'<td class="fm-why" colspan="2">{html.escape(row.why)}{hint}</td>'
         else:
-            cells = _cell(row.value or "—", "fm-value") + _cell(row.why, "fm-why")
+            cells = _cell(row.value or "—", "fm-value") + f'<td class="fm-why">{html.escape(row.why)}{hint}</td>'
         body.append(f'<tr class="fm-row fm-{css}">{field_cell}{cells}</tr>')
-    return ('<table class="fm-table"><colgroup><col class="fm-c1"><col class="fm-c2"><col class="fm-c3"></colgroup>'
-            "<thead><tr><th>Field</th><th>Value sent</th><th>Why</th></tr></thead>"
+    table_class = "fm-table fm-folded" if folded else "fm-table"
+    return (f'<table class="{table_class}"><colgroup><col class="fm-c1"><col class="fm-c2"><col class="fm-c3">'
+            "</colgroup><thead><tr><th>Field</th><th>Value sent</th><th>Why</th></tr></thead>"
             f"<tbody>{''.join(body)}</tbody></table>")
 
 

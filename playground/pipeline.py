@@ -19,6 +19,7 @@ from freshsales_mapper.engine.resolvers import OfflineResolver
 from freshsales_mapper.engine.route import parse_template
 from freshsales_mapper.engine.secret import mask_key
 from freshsales_mapper.engine.transform import transform_event
+from freshsales_mapper.engine.vocabulary import MappingOutcome
 from freshsales_mapper.inputs import (
     EventInput,
     InputError,
@@ -126,7 +127,7 @@ def own_destination_summary(destination: Any) -> str:
 # ---------------------------------------------------------------------------------------------
 # Many events
 
-STATUS_MAPPED, STATUS_FAILED, STATUS_UNREADABLE = "mapped", "failed", "unreadable"
+STATUS_UNREADABLE = MappingOutcome.UNREADABLE
 _EMAIL_PATHS = (("traits", "email"), ("context", "traits", "email"), ("properties", "email"))
 
 
@@ -179,14 +180,21 @@ class BatchReport:
     shapes: list[list[ShapeError]]
     errors: list[InputError]
     columns: dict[str, list] = field(default_factory=dict)
+    # What search reads besides the columns, one per table row: the event's content (values, ids, emails).
+    content: list[str] = field(default_factory=list)
 
     @property
     def failed(self) -> int:
         return sum(1 for r in self.results if r.error is not None)
 
     @property
+    def lossy(self) -> int:
+        return sum(1 for r in self.results if r.error is None and r.losses)
+
+    @property
     def mapped(self) -> int:
-        return len(self.results) - self.failed
+        """Mapped with nothing lost."""
+        return len(self.results) - self.failed - self.lossy
 
 
 def run_batch(items: Sequence[EventInput], errors: Sequence[InputError], settings: Settings) -> BatchReport:
@@ -199,7 +207,7 @@ def _run_batch(items: Sequence[EventInput], errors: Sequence[InputError], settin
     destination = settings.destination()
     messages = [item.message for item in items]
     results = [transform_event(item.message, destination if item.bare
-                               else masked_destination(item.destination), _RESOLVER, trace=False)
+                               else masked_destination(item.destination), _RESOLVER, trace=False, losses=True)
                for item in items]
     shapes = [validate_event(m) for m in messages]
     cols: dict[str, list] = {name: [] for name in (
@@ -214,11 +222,11 @@ def _run_batch(items: Sequence[EventInput], errors: Sequence[InputError], settin
         cols["type"].append(kind)
         cols["event"].append(event)
         cols["user"].append(user_of(item.message))
-        cols["status"].append(STATUS_FAILED if error else STATUS_MAPPED)
+        cols["status"].append(result.outcome.value)
         cols["requests"].append(len(result.steps) - len(lookups))
         cols["lookups"].append(", ".join(("writes " if s.writes else "reads ") + s.request.path for s in lookups))
         cols["shape problems"].append("; ".join(str(s) for s in shape))
-        cols["reason"].append(error.message if error else "")
+        cols["reason"].append(error.message if error else " · ".join(loss.text for loss in result.losses))
         cols["RudderStack"].append(_disposition(error))
         cols["destination"].append("own (processor body)" if not item.bare else "sidebar settings")
     for problem in errors:
@@ -226,9 +234,18 @@ def _run_batch(items: Sequence[EventInput], errors: Sequence[InputError], settin
         cols["input"].append(problem.location or "input")
         for name in ("type", "event", "user", "lookups", "shape problems"):
             cols[name].append("")
-        cols["status"].append(STATUS_UNREADABLE)
+        cols["status"].append(STATUS_UNREADABLE.value)
         cols["requests"].append(0)
         cols["reason"].append(problem.message)
         cols["RudderStack"].append("never receives it")
         cols["destination"].append("")
-    return BatchReport(list(items), results, shapes, list(errors), cols)
+    content = [search_text(item.message) for item in items] + [problem.message.lower() for problem in errors]
+    return BatchReport(list(items), results, shapes, list(errors), cols, content)
+
+
+def search_text(message: Any) -> str:
+    """An event's content as search reads it: every key and value, lower-cased (JSON, so nothing is lost)."""
+    try:
+        return json.dumps(message, ensure_ascii=False, default=str).lower()
+    except (ValueError, RecursionError):  # a value nested too deep for json: its top level still counts
+        return str(list(message) if isinstance(message, dict) else message).lower()

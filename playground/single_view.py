@@ -8,8 +8,8 @@ from freshsales_mapper.engine.plan import FinalRequest, LookupStep, TransformFai
 from freshsales_mapper.inputs import EventInput, ShapeError
 
 from . import demo_view, state
-from .display import body_text, curl, placeholders_in, processor_items, shown_headers, step_title
-from .field_table import PROBLEM, FieldRow, field_rows, problem_summary, rows_html, unmapped_html
+from .display import body_text, curl, markdown_literal, placeholders_in, processor_items, shown_headers, step_title
+from .field_table import EMPTY, PROBLEM, FieldRow, field_rows, problem_summary, rows_html, unmapped_html
 from .pipeline import event_label, own_destination_summary, user_of
 from .style import SPLIT
 from .tables import doc_notes
@@ -70,21 +70,29 @@ def headline(item: EventInput, result: TransformResult, rows: list[FieldRow]) ->
                          + (f" ({writes} writing)" if writes else ""))
     else:
         parts.append("rejected by RudderStack")
-    parts += problem_summary(rows)
-    unused = len(result.unmapped)
-    if unused:
-        parts.append(f"{unused} input{'s' if unused != 1 else ''} unused")
+    parts += problem_summary(rows, result)
+    if result.unmapped_count:
+        parts.append(unused_phrase(result))
     return " · ".join(parts)
+
+
+def unused_phrase(result: TransformResult, named: int = 3) -> str:
+    """"unused: traits.mobile, properties.plan" (the first few by name, then how many more)."""
+    names = ", ".join(markdown_literal(u.path) for u in result.unmapped[:named])
+    more = result.unmapped_count - min(named, len(result.unmapped))
+    return f"unused: {names}" + (f" and {more} more" if more > 0 else "")
 
 
 def _headline(item: EventInput, result: TransformResult, rows: list[FieldRow]) -> None:
     text = headline(item, result, rows)
     if not result.ok:
         st.markdown(text)
-    elif any(r.kind == PROBLEM for r in rows) or result.unmapped:
+    elif result.losses or any(r.kind == PROBLEM for r in rows):
         st.warning(text, icon=":material/report:")
+    elif result.unmapped_count:  # everything it could send is sent: unused inputs are information
+        st.info(text, icon=":material/info:")
     else:
-        st.success(text, icon=":material/check_circle:")
+        st.success(text + " · everything given is sent", icon=":material/check_circle:")
 
 
 def render_failure(error: TransformFailure) -> None:
@@ -95,6 +103,9 @@ def render_failure(error: TransformFailure) -> None:
     st.markdown("RudderStack's exact error:")
     st.code(error.message, language=None, wrap_lines=True)
     st.markdown(f"**Why:** {error.explanation}\n\n**Fix:** {error.fix}")
+    if error.also_missing:  # RudderStack names one per run; the field table below shows them all
+        st.markdown("**Also missing** (RudderStack stops at the first, so it names only that one):")
+        st.text("\n".join(f"• {text}" for text in error.also_missing))
 
 
 def _mapping(result: TransformResult, rows: list[FieldRow]) -> None:
@@ -102,13 +113,24 @@ def _mapping(result: TransformResult, rows: list[FieldRow]) -> None:
     if not rows:
         st.caption("No Freshsales field was resolved" + (" before the error." if result.error else "."))
     else:
-        st.html(rows_html(rows, sections=len({r.section for r in rows}) > 1))
+        sections = len({r.section for r in rows}) > 1
+        shown = [r for r in rows if r.kind != EMPTY]
+        empty = [r for r in rows if r.kind == EMPTY]
+        if shown:
+            st.html(rows_html(shown, sections=sections))
+        if empty:  # folded, as the CLI does: they matter only when looking for where a value should have come from
+            with st.expander(f"{len(empty)} field{'s' if len(empty) != 1 else ''} with no value: "
+                             + ", ".join(r.field for r in empty[:6]) + (", …" if len(empty) > 6 else "")):
+                st.html(rows_html(empty, sections=sections, folded=True))
         st.caption("Values are JSON: `\"42\"` is a string, `42` a number. Fields with no value list every source "
                    "RudderStack looked at, in order, with what it held.")
     st.markdown("#### Inputs no field reads")
     if not result.unmapped:
         st.caption("Everything under traits, context.traits and properties was read (or there is nothing there).")
     else:
+        if result.unmapped_count > len(result.unmapped):
+            st.caption(f"{result.unmapped_count:,} inputs no field reads; the first {len(result.unmapped)} are "
+                       "listed.")
         st.html(unmapped_html(result))
     relevant, other = doc_notes(result)
     if relevant or other:

@@ -28,6 +28,8 @@ CSS = """
 .fm-badge.fm-none { background: #eeeeee; color: #555555; }
 .fm-row.fm-bad td { background: rgba(253,226,225,.45); } .fm-row.fm-warn td { background: rgba(253,240,213,.45); }
 .fm-row.fm-none td { color: #6b6b6b; }
+.fm-hint { margin-top: 3px; padding: 2px 6px; border-left: 3px solid #e0a100; background: rgba(253,240,213,.6);
+  color: #5c3d00; }
 .fm-cards { display: flex; flex-wrap: wrap; gap: 12px; }
 .fm-card { flex: 1 1 240px; min-width: 0; max-width: 100%; border: 1px solid rgba(128,128,128,.35);
   border-radius: 10px; padding: 10px 14px; background: rgba(227,236,250,.35); }

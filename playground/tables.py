@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from freshsales_mapper.engine.plan import TransformResult
-from freshsales_mapper.engine.vocabulary import FieldStatus
+from freshsales_mapper.engine.vocabulary import FieldStatus, MappingOutcome
 
 from .display import printable
 from .pipeline import BatchReport
@@ -41,14 +41,18 @@ def outcome_counts(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def reason_counts(frame: pd.DataFrame) -> pd.DataFrame:
-    failed = frame[frame["status"] != "mapped"]
+    """Events per reason: RudderStack's errors, unreadable entries, and the losses of lossy events."""
+    failed = frame[frame["status"] != MappingOutcome.MAPPED]
     if failed.empty:
         return pd.DataFrame(columns=["reason", "events", "RudderStack"])
     grouped = failed.groupby(["reason", "RudderStack"], sort=False).size().reset_index(name="events")
     return grouped.sort_values("events", ascending=False, kind="stable")[["reason", "events", "RudderStack"]]
 
 
-def filter_frame(frame: pd.DataFrame, statuses: list[str], kinds: list[str], text: str) -> pd.DataFrame:
+def filter_frame(frame: pd.DataFrame, statuses: list[str], kinds: list[str], text: str,
+                 content: list[str] | None = None) -> pd.DataFrame:
+    """Rows with one of the statuses and types; ``text`` is searched in the columns and in ``content`` (one
+    string per row of ``frame``: the event's keys and values)."""
     shown = frame
     if statuses:
         shown = shown[shown["status"].isin(statuses)]
@@ -57,5 +61,7 @@ def filter_frame(frame: pd.DataFrame, statuses: list[str], kinds: list[str], tex
     if text.strip():
         needle = text.strip().lower()
         haystack = (shown["input"] + " " + shown["user"] + " " + shown["event"] + " " + shown["reason"]).str.lower()
+        if content is not None:
+            haystack = haystack + " " + pd.Series(content, index=frame.index).loc[shown.index]
         shown = shown[haystack.str.contains(needle, regex=False)]
     return shown

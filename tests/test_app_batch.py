@@ -18,25 +18,28 @@ downloads = pytest.fixture(capture_downloads)
 BATCH = "batch_mixed.ndjson"
 
 
-def expected_counts() -> tuple[int, int, dict[str, int]]:
-    """What the engine itself says of the batch sample: (mapped, failed, failures by error text)."""
+def expected_counts() -> tuple[int, int, int, dict[str, int]]:
+    """What the engine itself says of the batch sample: (mapped, lossy, failed, failures and losses by reason)."""
     destination = {"Config": {"apiKey": "k", "domain": "acme.myfreshworks.com"}}
-    results = [transform_event(i.message, destination, OfflineResolver(), trace=False)
+    results = [transform_event(i.message, destination, OfflineResolver(), trace=False, losses=True)
                for i in parse_events_text(sample(BATCH)).items]
     reasons: dict[str, int] = {}
     for r in results:
-        if r.error:
-            reasons[r.error.message] = reasons.get(r.error.message, 0) + 1
-    failed = sum(reasons.values())
-    return len(results) - failed, failed, reasons
+        reason = r.error.message if r.error else " · ".join(loss.text for loss in r.losses)
+        if reason:
+            reasons[reason] = reasons.get(reason, 0) + 1
+    failed = sum(1 for r in results if r.error)
+    lossy = sum(1 for r in results if r.outcome == "lossy")
+    return len(results) - failed - lossy, lossy, failed, reasons
 
 
 def test_metrics_reasons_and_types_match_the_engine(app):
     paste(app, sample(BATCH))
-    mapped, failed, reasons = expected_counts()
+    mapped, lossy, failed, reasons = expected_counts()
     found = metrics(app)
-    assert (found["Events"], found["Mapped"], found["Failed"]) == (str(mapped + failed), str(mapped), str(failed))
-    assert failed > 0  # the sample has its share of mistakes
+    assert (found["Events"], found["Mapped"], found["Lossy"], found["Failed"]) == (
+        str(mapped + lossy + failed), str(mapped), str(lossy), str(failed))
+    assert failed > 0 and lossy >= 51  # the sample has its share of mistakes, and 51 string addresses
     by_reason = next(t for t in html_tables(app) if t[0][0] == "RudderStack's error")
     assert {reason: int(events) for reason, events, _fate in by_reason[1:]} == reasons
     assert "By type: identify" in joined(app.caption)
@@ -48,7 +51,7 @@ def test_metrics_reasons_and_types_match_the_engine(app):
 def test_the_table_filters_by_status_type_and_text(app):
     paste(app, sample(BATCH))
     table = app.dataframe(key="batch_table").value
-    assert len(table) == 240 and set(table["status"]) == {"mapped", "failed"}
+    assert len(table) == 240 and set(table["status"]) == {"mapped", "lossy", "failed"}
     app.multiselect(key="filter_status").select("failed")
     app.run()
     failed = app.dataframe(key="batch_table").value
@@ -59,8 +62,38 @@ def test_the_table_filters_by_status_type_and_text(app):
     app.run()
     shown = app.dataframe(key="batch_table").value
     assert len(shown) > 0 and set(shown["type"]) == {"group"}
-    assert all("harbor" in (row.user + row.reason + row.input).lower() for row in shown.itertuples())
+    events = sample(BATCH).splitlines()
+    assert all("harbor" in (events[row._1 - 1] + row.reason).lower() for row in shown.itertuples())
     assert f"{len(shown)} of 240 rows" in joined(app.caption)
+
+
+def test_lossy_events_are_a_status_with_each_loss_as_the_reason(app):
+    paste(app, sample(BATCH))
+    app.multiselect(key="filter_status").select("lossy")
+    app.run()
+    lossy = app.dataframe(key="batch_table").value
+    assert len(lossy) == int(metrics(app)["Lossy"]) > 0 and set(lossy["status"]) == {"lossy"}
+    assert (lossy["reason"].str.contains('address blanked to ""', regex=False)).sum() == 51
+    assert lossy["reason"].str.contains("owner_id dropped").any()
+    assert lossy["reason"].str.contains("contact not linked").any()
+    app.text_input(key="filter_text").input("blanked")
+    app.run()
+    assert len(app.dataframe(key="batch_table").value) == 51
+
+
+def test_search_reads_the_events_content(app):
+    lines = sample(BATCH).splitlines()
+    target = json.loads(lines[6])
+    paste(app, sample(BATCH))
+    app.text_input(key="filter_text").input(target["messageId"])
+    app.run()
+    shown = app.dataframe(key="batch_table").value
+    assert list(shown["#"]) == [7]
+    value = next(v for v in (target.get("traits") or target.get("properties") or {}).values()
+                 if isinstance(v, str) and len(v) > 6 and v.lower() not in sample(BATCH).lower().replace(v.lower(), "", 1))
+    app.text_input(key="filter_text").input(value.upper())  # a value only this event holds, any case
+    app.run()
+    assert list(app.dataframe(key="batch_table").value["#"]) == [7]
 
 
 def test_picking_a_row_shows_its_detail(app):

@@ -157,14 +157,29 @@ def html_tables(at: AppTest) -> list[list[list[str]]]:
 
 
 def field_table(at: AppTest) -> dict[str, dict[str, str]]:
-    """The field mapping table by field: {"badge", "value", "why"}, in the order shown ("order")."""
-    rows = next(t for t in html_tables(at) if t[0] == ["Field", "Value sent", "Why"])
+    """The field mapping by field: {"badge", "value", "why", "folded"}, in the order shown ("order").
+
+    Fields with no value are in a second, folded table (an expander); "folded" says which table a row is in.
+    """
+    tables = [(element.proto.body, rows) for element in at.get("html") if "<table" in element.proto.body
+              for rows in [_rows(element.proto.body)] if rows[0] == ["Field", "Value sent", "Why"]]
+    assert tables, "no field mapping table"
     found = {}
-    for order, cells in enumerate(rows[1:]):
-        field, value, why = cells if len(cells) == 3 else (cells[0], "", cells[1])  # no value: why spans two
-        name, _, badge = field.partition(" ")
-        found[name] = {"badge": badge, "value": value, "why": why, "order": order}
+    order = 0
+    for body, rows in tables:
+        for cells in rows[1:]:
+            field, value, why = cells if len(cells) == 3 else (cells[0], "", cells[1])  # no value: why spans two
+            name, _, badge = field.partition(" ")
+            found[name] = {"badge": badge, "value": value, "why": why, "order": order,
+                           "folded": "fm-folded" in body}
+            order += 1
     return found
+
+
+def _rows(body: str) -> list[list[str]]:
+    reader = _TableReader()
+    reader.feed(body)
+    return reader.rows
 
 
 def unmapped_table(at: AppTest) -> dict[str, dict[str, str]]:

@@ -20,7 +20,8 @@ def test_the_field_table_says_value_sent_and_why_problems_first(app):
     assert table["address"]["value"] == '"48 Elm Street Austin TX USA 78701"'
     assert "flattened" in table["address"]["why"] and table["address"]["badge"] == "flattened"
     assert "sent as an object" not in table["address"]["why"]  # the type check sees the flattened string
-    # Fields with no value are listed by default, after the ones sent, with every source looked at.
+    # Fields with no value fold into one line by default (opened on demand), with every source looked at.
+    assert table["mobile_number"]["folded"] and not table["emails"]["folded"]
     assert table["mobile_number"]["badge"] == "no value"
     assert table["mobile_number"]["why"] == ("no value: traits.mobileNumber: missing · "
                                              "context.traits.mobileNumber: missing")
@@ -53,7 +54,9 @@ def test_unmapped_inputs_and_doc_vs_code_notes(app):
     unmapped = unmapped_table(app)
     assert "traits.company.name" in unmapped
     assert all(row["hint"] for row in unmapped.values())
-    assert "2 inputs unused" in joined(app.warning)
+    # the headline names them; unused inputs alone are information, not a warning
+    assert "unused: traits\\.company\\.name, traits\\.title" in joined(app.info)
+    assert not app.warning
     notes = joined(app.info)
     assert "`external_id`:" in notes and "externalId" in notes
     assert app.expander  # the doc notes of fields this event does not set
@@ -133,3 +136,43 @@ def test_the_footer_names_the_upstream_commit_the_tables_follow(app):
     assert UPSTREAM_COMMIT[:12] in joined(app.caption)
     paste(app, sample("identify.json"))
     assert f"rudder-transformer [{UPSTREAM_COMMIT[:12]}]" in joined(app.caption)
+
+
+def test_a_hint_sits_on_the_row_of_the_field_it_meant(app):
+    paste(app, json.dumps({"type": "identify", "traits": {"email": "a@example.com", "mobile": "+1 555 0100"}}))
+    table = field_table(app)
+    mobile = table["mobile_number"]
+    assert not mobile["folded"] and mobile["order"] < table["last_name"]["order"]
+    assert 'hint: traits.mobile = "+1 555 0100" is not read' in mobile["why"]
+    assert "traits.mobileNumber (mobile_number)" in mobile["why"]
+    assert "traits.mobile" in unmapped_table(app)  # and in the unread list too
+    assert table["last_name"]["folded"]
+
+
+def test_an_event_that_sends_everything_has_a_success_headline(app):
+    paste(app, json.dumps({"type": "identify", "traits": {"email": "a@example.com", "firstName": "Rosa"}}))
+    assert "everything given is sent" in joined(app.success)
+    assert not app.warning
+
+
+def test_the_headline_names_losses_and_the_badge_says_blanked(app):
+    paste(app, json.dumps({"type": "identify", "traits": {"email": "a@example.com", "address": "1 Main St",
+                                                          "ownerId": "12abc"}}))
+    headline = joined(app.warning)
+    assert 'address blanked to ""' in headline and "owner_id dropped" in headline
+    assert field_table(app)["address"]["badge"] == "blanked"
+    paste(app, json.dumps({"type": "group", "traits": {"name": "Acme"}}))
+    assert "contact not linked" in joined(app.warning)
+
+
+def test_a_rejected_event_shows_every_field_and_every_missing_requirement(app):
+    paste(app, json.dumps({"type": "track", "event": "sales_activity", "properties": {"title": "Demo",
+                                                                                     "ownerId": 7}}))
+    assert 'Missing required value from "properties.startDate"' in [c.value for c in app.code]
+    also = joined(app.text)
+    assert "end_date ← properties.endDate" in also and "targetable_type ← context.externalId.type" in also
+    table = field_table(app)
+    assert table["owner_id"]["badge"] == "not reached" and table["owner_id"]["value"] == "7"
+    assert table["owner_id"]["why"].startswith("not reached: RudderStack stopped at properties.startDate")
+    headline = joined(app.markdown)
+    assert "start_date missing" in headline and "end_date missing" in headline

@@ -144,6 +144,7 @@ class UnmappedInput:
     path: str
     value: Any
     hint: str
+    fields: tuple[str, ...] = ()  # the Freshsales fields the input most likely meant, most likely first
 
 
 @dataclass
@@ -178,7 +179,8 @@ class TransformResult:
     event_type: str | None
     steps: list[LookupStep | FinalRequest] = field(default_factory=list)
     fields: list[FieldTrace] = field(default_factory=list)
-    unmapped: list[UnmappedInput] = field(default_factory=list)
+    unmapped: list[UnmappedInput] = field(default_factory=list)  # the first engine.unmapped.LISTED of them
+    unmapped_count: int = 0  # how many inputs no field reads, listed or not
     notes: list[str] = field(default_factory=list)  # event-level warnings and doc-vs-code notes
     error: TransformFailure | None = None
     route: list[Any] = field(default_factory=list)  # engine.route.RouteNote: what RudderStack's route did first

@@ -64,7 +64,7 @@ def transform_event(message: Any, destination: Any, resolver: Resolver, *, trace
         if run.result.error is not None and isinstance(message, dict):
             trace_past_error(run)
         if isinstance(message, dict):
-            run.result.unmapped = find_unmapped(message, run.result)
+            run.result.unmapped, run.result.unmapped_count = find_unmapped(message, run.result)
     if (trace or losses) and run.result.error is None:
         run.result.losses = find_losses(message, run.result, run.tables)
         run.result.route = with_consequences(routed.notes, run.result)

@@ -13,6 +13,7 @@ from freshsales_mapper.engine.resolve import ADDRESS_PARTS
 from freshsales_mapper.engine.tables import load_tables
 
 ROOTS = ("traits", "context.traits", "properties")
+LISTED = 200  # unread inputs listed one by one (with a hint); past that they are only counted
 ADDRESS_PATHS = ("traits.address", "context.traits.address")
 
 # Keys people send because the public docs (or habit) name them, and what the code reads instead.
@@ -90,14 +91,20 @@ def _read_for(event_type: str | None) -> dict[str, list[tuple[str, str]]]:
     return found
 
 
-def _suggest(path: str, keys: list[str], read: dict[str, list[tuple[str, str]]]) -> str:
-    """"traits.mobileNumber (mobile_number) or traits.phone (work_number)": the same root as the input first."""
+def _suggest(path: str, keys: list[str], read: dict[str, list[tuple[str, str]]],
+             meant: list[str] | None = None) -> str:
+    """"traits.mobileNumber (mobile_number) or traits.phone (work_number)": the same root as the input first.
+
+    ``meant`` (when a list) receives the Freshsales fields named, in the same order.
+    """
     root = path.rsplit(".", 1)[0]
     named = []
     for key in keys:
         places = read[key]
         path_read, dest = next(((p, d) for p, d in places if p.rsplit(".", 1)[0] == root), places[0])
         named.append(f"{path_read} ({dest.split(' (')[0]})")
+        if meant is not None:
+            meant.append(dest)
     return " or ".join(named)
 
 
@@ -158,11 +165,16 @@ def read_paths(event_type: str | None, targets: tuple[str, ...]) -> tuple[frozen
     return paths, tuple(sorted(p + "." for p in paths if p not in ADDRESS_PATHS))
 
 
-def find_unmapped(message: dict, result: TransformResult) -> list[UnmappedInput]:
-    """Leaves under traits, context.traits and properties that no table of this event reads."""
+def find_unmapped(message: dict, result: TransformResult, limit: int = LISTED) -> tuple[list[UnmappedInput], int]:
+    """Leaves under traits, context.traits and properties that no table of this event reads.
+
+    Returns the first ``limit`` of them, each with its hint, and how many there are in all: counting is
+    one cheap test per leaf, while a hint costs a string comparison against every key read.
+    """
     read, prefixes = read_paths(result.event_type, tuple(result.targets))
     address_parts = {f"{a}.{part}" for a in ADDRESS_PATHS if a in read for part in ADDRESS_PARTS}
-    unmapped = []
+    unmapped: list[UnmappedInput] = []
+    count = 0
     for root in ROOTS:
         container = _root_value(message, root)
         if not isinstance(container, dict):
@@ -170,11 +182,14 @@ def find_unmapped(message: dict, result: TransformResult) -> list[UnmappedInput]
         for path, value in _leaves(container, root):
             if path in read or path in address_parts or path.startswith(prefixes):
                 continue
-            unmapped.append(UnmappedInput(path, value, _hint(path, result.event_type)))
-    return unmapped
+            count += 1
+            if count <= limit:
+                meant: list[str] = []
+                unmapped.append(UnmappedInput(path, value, _hint(path, result.event_type, meant), tuple(meant)))
+    return unmapped, count
 
 
-def _hint(path: str, event_type: str | None) -> str:
+def _hint(path: str, event_type: str | None, meant: list[str]) -> str:
     parts = path.split(".")
     key = parts[-1] if not parts[-1].isdigit() else parts[-2]
     kind = f"{event_type} events" if event_type else "this event"
@@ -183,20 +198,21 @@ def _hint(path: str, event_type: str | None) -> str:
     if key in KNOWN_MISSES:
         return KNOWN_MISSES[key]
     if any(path.startswith(a + ".") for a in ADDRESS_PATHS):
+        meant.append("address")
         return "address flattening keeps only street, city, state, country and postalCode"
     read = _read_for(event_type)
     same = [k for k in read if _fold(k) == _fold(key) and k != key]
     if same:
-        return f"did you mean {_suggest(path, [_best_spelling(key, same)], read)}? Key names are case-sensitive"
+        return f"did you mean {_suggest(path, [_best_spelling(key, same)], read, meant)}? Key names are case-sensitive"
     other_call = next((OTHER_CALL[_fold(p)] for p in parts[1:] if _fold(p) in OTHER_CALL), None)
     if other_call and event_type != "group":
         return other_call.format(kind=kind)
     closest = [k for k in _closest(key, event_type) if k != key]
     if closest:
-        return f"not read for {kind}: did you mean {_suggest(path, closest, read)}?"
+        return f"not read for {kind}: did you mean {_suggest(path, closest, read, meant)}?"
     with_id = _known_keys().get(_fold(key) + "id")
     if with_id and with_id in read:
-        return f"RudderStack reads {_suggest(path, [with_id], read)}: Freshsales takes the id here, not a name or label"
+        return f"RudderStack reads {_suggest(path, [with_id], read, meant)}: Freshsales takes the id here, not a name or label"
     near = _known_keys().get(_fold(key))
     if near and near != key:
         return f"close to {near}, which other event types read: key names are case-sensitive"
