@@ -21,15 +21,15 @@ STATUSES = tuple(outcome.value for outcome in MappingOutcome)  # best to worst: 
 STATUS_COLOURS = ["#2e9e5b", "#e0a100", "#d9534f", "#8c8c8c"]
 METRIC_PX = 144
 TABLE_COLUMN_CONFIG = {
-    "#": st.column_config.NumberColumn("#", width=40),
-    "status": st.column_config.TextColumn("status", width=76),
-    "type": st.column_config.TextColumn("type", width=62),
-    "user": st.column_config.TextColumn("user", width=170),
+    "#": st.column_config.NumberColumn("#", width=36),
+    "status": st.column_config.TextColumn("status", width=70),
+    "type": st.column_config.TextColumn("type", width=58),
+    "user": st.column_config.TextColumn("user", width=112),
     "reason": st.column_config.TextColumn("reason", width=300),
     "shape problems": st.column_config.TextColumn("shape problems", width="medium"),
 }
-# Status, type, user and reason come first and narrow enough to be on screen at 800 px without scrolling
-# sideways (the rest scrolls); every column is in the downloads.
+# Status, type, user and reason come first, narrow enough that all four start on screen in the ~470 px
+# the table has at 800 px with the sidebar open (the rest scrolls); every column is in the downloads.
 TABLE_COLUMNS = ("#", "status", "type", "user", "reason", "event", "shape problems", "requests", "lookups", "input")
 DETAIL = "Event in detail"
 SCROLL_SCRIPT = f"""<script>

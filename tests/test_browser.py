@@ -20,7 +20,7 @@ WAIT_MS = 90_000  # a slow shared machine: wait on content, generously, never on
 TEXT_AREA = "Events (JSON, NDJSON or a processor request body)"
 
 ROW_PICKER_PX = 40  # the grid's selection column
-REASON_BEFORE_PX = (40, 70, 62)  # "#", status, type: the widths batch_view gives the columns before "reason"
+REASON_BEFORE_PX = (36, 70, 58, 112)  # "#", status, type, user: the widths batch_view gives the columns before "reason"
 
 pytestmark = [
     pytest.mark.browser,
@@ -140,6 +140,8 @@ def test_explanations_are_on_screen_without_scrolling_sideways(open_page, width)
     assert "is not a number" in dropped.inner_text()
     _fully_in_view(page, dropped)
     empty = page.locator(".fm-row", has=page.locator("code", has_text="mobile_number")).locator(".fm-why")
+    assert not empty.is_visible()  # folded into one line by default, opened on demand
+    page.get_by_text("fields with no value").first.click()
     assert empty.inner_text() == "no value: traits.mobileNumber: missing · context.traits.mobileNumber: missing"
     _fully_in_view(page, empty)
     _fully_in_view(page, page.get_by_text("POST https://acme.myfreshworks.com/crm/sales/api/contacts/upsert").first)
@@ -154,7 +156,29 @@ def test_explanations_are_on_screen_without_scrolling_sideways(open_page, width)
     hint.wait_for()
     assert "traits.jobTitle (job_title)" in hint.inner_text()
     _fully_in_view(page, hint)
+    # ... and on the row of the field it meant, inside that row
+    row = page.locator(".fm-row", has=page.locator("code", has_text="job_title"))
+    on_row = row.locator(".fm-hint")
+    assert "traits.title" in on_row.inner_text() and "traits.jobTitle (job_title)" in on_row.inner_text()
+    _fully_in_view(page, on_row)
+    row_box, hint_box = row.bounding_box(), on_row.bounding_box()
+    assert row_box["y"] <= hint_box["y"] and hint_box["y"] + hint_box["height"] <= row_box["y"] + row_box["height"] + 1
+    headline = page.get_by_text("unused: traits.company.name, traits.title")
+    _fully_in_view(page, headline)
     _no_sideways_scroll(page)
+
+
+@pytest.mark.parametrize("width", [1440, 800])
+def test_the_headline_names_the_losses(open_page, width):
+    page = open_page(width, 1000)
+    _paste(page, (ROOT / "sample_events" / "mistake_string_address.json").read_text(encoding="utf-8"))
+    headline = page.get_by_text('address blanked to ""').first
+    headline.wait_for()
+    _fully_in_view(page, headline)
+    badge = page.locator(".fm-row", has=page.locator("code", has_text="address")).locator(".fm-badge").first
+    assert badge.inner_text() == "blanked"
+    _no_sideways_scroll(page)
+    page.screenshot(path=f"/tmp/i14_losses_{width}.png")
 
 
 def test_metrics_show_whole_numbers_at_800_px(open_page):
@@ -165,14 +189,16 @@ def test_metrics_show_whole_numbers_at_800_px(open_page):
     values.first.wait_for()
     shown = values.evaluate_all("""els => els.map(e => ({text: e.innerText.trim(),
         clipped: e.scrollWidth > e.clientWidth, right: e.getBoundingClientRect().right}))""")
-    assert len(shown) == 6, shown
+    assert len(shown) == 7, shown
     assert shown[0]["text"] == "240", shown
     for value in shown:
         assert value["text"].isdigit() and not value["clipped"] and value["right"] <= 800, shown
-    # The grid paints on a canvas: the reason column starts after the row picker and the columns before it.
+    # The grid paints on a canvas: the reason column starts after the row picker and status, type and user,
+    # and at least 140 px of it is inside the grid without scrolling sideways.
     grid = page.locator('[data-testid="stDataFrame"]').last.bounding_box()
     before = sum(REASON_BEFORE_PX)
-    assert grid is not None and grid["x"] + ROW_PICKER_PX + before + 150 <= 800, (grid, before)
+    assert grid is not None and ROW_PICKER_PX + before + 140 <= grid["width"] and grid["x"] + grid["width"] <= 800, \
+        (grid, before)
     _no_sideways_scroll(page)
 
 
