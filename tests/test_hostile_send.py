@@ -9,12 +9,14 @@ import resource
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
 
 from freshsales_mapper.sending import JournalBusy, plain_words
 from freshsales_mapper.sending.journal import Journal, read_journal
+from freshsales_mapper.sending.target import SendTarget
 from tests.conftest import EMULATOR_KEY
 from tests.hostile import answer, hostile_server, never_answer, reset_mid_body
 from tests.test_client import closed_port, make_client
@@ -26,6 +28,7 @@ from tests.test_sender import (
     assert_one_outcome_each,
     destination,
     identify,
+    journal_text,
     make_sender,
     sales_activity,
 )
@@ -59,16 +62,22 @@ def test_an_activity_broken_mid_answer_is_unknown_and_resent_only_when_asked(tmp
         assert (after.status, len(server.seen)) == ("delivered", 2)  # delivered now: never again
 
 
-def test_upserts_broken_mid_answer_fail_retryably_and_a_rerun_resends_them(emulator, tmp_path):
+def test_upserts_broken_mid_answer_fail_retryably_and_a_rerun_resends_them(tmp_path):
     journal = tmp_path / "j.jsonl"
     items = as_items(identify("a@example.com"), identify("b@example.com"))
-    with hostile_server(reset_mid_body) as server:
+
+    def broken_then_fine(conn, request, number, server):  # the account recovers after the first run
+        if number < 4:
+            reset_mid_body(conn, request, number, server)
+        else:
+            answer(conn, 200, {"contact": {"id": 100 + number}})
+
+    with hostile_server(broken_then_fine) as server:
         first = make_sender(server.base_url, journal_path=journal, max_retries=1).send(items)
-    assert [(o.status, o.retryable) for o in first] == [("failed", True)] * 2
-    assert len(server.seen) == 4  # each upsert was retried once
-    good = emulator()
-    second = make_sender(good, journal_path=journal).send(items)
-    assert [o.status for o in second] == ["delivered"] * 2 and len(good.contacts()) == 2
+        assert [(o.status, o.retryable) for o in first] == [("failed", True)] * 2
+        assert len(server.seen) == 4  # each upsert was retried once
+        second = make_sender(server.base_url, journal_path=journal).send(items)
+        assert [o.status for o in second] == ["delivered"] * 2 and len(server.seen) == 6
 
 
 # ---- item 2: one run per journal -------------------------------------------------------------------
@@ -77,7 +86,8 @@ def test_a_second_run_on_a_journal_in_use_refuses_with_exit_2(emulator, tmp_path
     server = emulator(api_key="cli-test-key-123456")
     journal = tmp_path / "j.jsonl"
     events = write_events(tmp_path / "e.ndjson", *[identify(f"l{i}@example.com") for i in range(5)])
-    holder = Journal(journal)  # the first run, still going
+    # The first run, still going (with the key the CLI runs below use).
+    holder = Journal(journal, targets=[SendTarget.of(server.base_url, DOMAIN, "cli-test-key-123456")])
     try:
         with pytest.raises(JournalBusy, match="in use by another send"):
             make_sender(server, journal_path=journal).send(as_items(identify("x@example.com")))
@@ -154,19 +164,27 @@ def test_the_cli_refuses_a_malformed_base_url_up_front(tmp_path, base_url):
 
 # ---- item 9: the circuit breaker and Retry-After --------------------------------------------------------
 
-def test_a_refused_key_stops_the_batch_after_the_first_request_and_a_rerun_sends_the_rest(emulator, tmp_path):
+def test_a_refused_key_stops_the_batch_after_the_first_request_and_a_rerun_sends_the_rest(tmp_path):
     journal = tmp_path / "j.jsonl"
     items = as_items(*[identify(f"k{i}@example.com") for i in range(20)])
-    refusing = lambda conn, *_: answer(conn, 401, {"login": "failed", "message": "Incorrect or expired API key"})  # noqa: E731
-    with hostile_server(refusing) as server:
+    key_fixed = threading.Event()  # the user renews the key in Freshsales between the two runs
+
+    def refusing_until_fixed(conn, _request, number, _server):
+        if key_fixed.is_set():
+            answer(conn, 200, {"contact": {"id": 500 + number}})
+        else:
+            answer(conn, 401, {"login": "failed", "message": "Incorrect or expired API key"})
+
+    with hostile_server(refusing_until_fixed) as server:
         outcomes = make_sender(server.base_url, journal_path=journal).send(items)
-    assert len(server.seen) == 1
-    assert_one_outcome_each(items, outcomes)
-    assert all(o.status == "failed" and o.retryable for o in outcomes[1:])
-    assert all(o.requests == [] and "refused the API key (HTTP 401)" in o.reason for o in outcomes[1:])
-    assert any("19 events not sent: Freshsales refused the API key" in line for line in plain_words(outcomes))
-    good = emulator()
-    assert [o.status for o in make_sender(good, journal_path=journal).send(items)] == ["delivered"] * 20
+        assert len(server.seen) == 1
+        assert_one_outcome_each(items, outcomes)
+        assert all(o.status == "failed" and o.retryable for o in outcomes[1:])
+        assert all(o.requests == [] and "refused the API key (HTTP 401)" in o.reason for o in outcomes[1:])
+        assert any("19 events not sent: Freshsales refused the API key" in line for line in plain_words(outcomes))
+        key_fixed.set()
+        again = make_sender(server.base_url, journal_path=journal).send(items)
+        assert [o.status for o in again] == ["delivered"] * 20 and len(server.seen) == 21
 
 
 def test_three_silent_events_in_a_row_stop_the_batch_in_bounded_time():
@@ -208,7 +226,7 @@ def test_a_torn_last_line_is_repaired_with_a_warning_and_its_event_left_unknown(
     items = as_items(sales_activity(contact_id=5), identify("t1@example.com"), identify("t2@example.com"))
     keys = [o.key for o in make_sender(server, dry_run=True).send(items)]
     whole = json.dumps({"key": keys[1], "index": 1, "status": "delivered", "sent": []})
-    journal.write_text(whole + "\n" + '{"key": "' + keys[0] + '", "index": 0, "status": "sen')
+    journal.write_text(journal_text(server) + whole + "\n" + '{"key": "' + keys[0] + '", "index": 0, "status": "sen')
     warnings: list[str] = []
     outcomes = make_sender(server, journal_path=journal, on_warning=warnings.append).send(items)
     assert len(warnings) == 1 and "incomplete line" in warnings[0] and "marked unknown" in warnings[0]
@@ -220,12 +238,12 @@ def test_a_torn_last_line_is_repaired_with_a_warning_and_its_event_left_unknown(
 def test_a_torn_line_without_a_key_is_removed_and_nothing_is_lost(emulator, tmp_path):
     server = emulator()
     journal = tmp_path / "j.jsonl"
-    journal.write_text('{"ke')
+    journal.write_text(journal_text(server) + '{"ke')
     warnings: list[str] = []
     outcome, = make_sender(server, journal_path=journal, on_warning=warnings.append).send(
         as_items(identify("t@example.com")))
     assert outcome.status == "delivered" and "removed" in warnings[0]
-    assert [json.loads(line)["status"] for line in journal.read_text().splitlines()] == ["delivered"]
+    assert [json.loads(line).get("status") for line in journal.read_text().splitlines()] == [None, "delivered"]
 
 
 def _limit_file_size() -> None:  # runs in the child before exec: a "disk" that fills up at 1,500 bytes

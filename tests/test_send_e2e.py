@@ -347,7 +347,7 @@ def test_cli_dry_run_sends_nothing(emulator, tmp_path):
     (("--domain", "acme", "--base-url", "http://192.0.2.1:80"), "k-123456789", "--base-url: base_url must be"),
     (("--domain", "acme"), None, "give --domain and --api-key"),
     (("--domain", "acme", "--read-timeout", "0"), "k-123456789", "--read-timeout must be more than 0"),
-    (("--domain", "acme", "--journal", "CORRUPT"), "k-123456789", "line 1: not JSON"),
+    (("--domain", "acme", "--journal", "CORRUPT"), "k-123456789", "is not a send journal"),
 ])
 def test_cli_exits_2_on_unusable_settings_without_a_traceback(emulator, tmp_path, extra, key, fragment):
     server = emulator(api_key="k-123456789")
@@ -389,8 +389,8 @@ def test_the_key_appears_nowhere_the_client_or_cli_print_or_write(emulator, tmp_
     with FreshsalesClient(DOMAIN, SECRET, base_url=right.base_url, on_progress=written.append) as client:
         reply = client.execute(HttpRequest("GET", f"https://{DOMAIN}/crm/sales/api/contacts/1", {}))
         written += [repr(client), repr(reply), str(reply)]
-    journal = tmp_path / "journal.jsonl"
-    for server in (right, wrong):
+    for server in (right, wrong):  # a journal each: a journal belongs to one account
+        journal = tmp_path / f"journal-{server.port}.jsonl"
         sender = BatchSender(make_factory(server.base_url, on_progress=written.append), journal_path=journal)
         outcomes = sender.send(as_items(*events, dest=destination(SECRET)))
         written += [json.dumps([o.to_json() for o in outcomes]), repr(outcomes), repr(sender),
@@ -412,8 +412,8 @@ def test_the_key_appears_nowhere_the_client_or_cli_print_or_write(emulator, tmp_
 
     # The CLI: key from the environment, outcomes, summary, journal, dry run, and a refused key.
     event_file = write_events(tmp_path / "events.ndjson", *events)
-    cli_journal = tmp_path / "cli-journal.jsonl"
     for base_url, more in ((right.base_url, ()), (wrong.base_url, ()), (right.base_url, ("--dry-run",))):
+        cli_journal = tmp_path / f"cli-journal-{base_url.rsplit(':', 1)[1]}.jsonl"
         done = run_send("--domain", DOMAIN, "--base-url", base_url, "--journal", cli_journal, *more, event_file,
                         key=SECRET)
         written += [done.stdout, done.stderr]
@@ -421,7 +421,7 @@ def test_the_key_appears_nowhere_the_client_or_cli_print_or_write(emulator, tmp_
     written += [with_flag.stdout, with_flag.stderr]
 
     captured = capsys.readouterr()
-    assert sorted(p.name for p in tmp_path.glob("*.jsonl")) == ["cli-journal.jsonl", "echo.jsonl", "journal.jsonl"]
+    assert len(list(tmp_path.glob("*.jsonl"))) == 5  # the CLI's and the library's journal for each key, and echo's
     everything = "\n".join([*written, captured.out, captured.err, caplog.text,
                             *(path.read_text() for path in tmp_path.glob("*.jsonl"))])
     assert len(everything) > 1000 and '"status": "delivered"' in everything

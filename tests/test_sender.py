@@ -7,8 +7,10 @@ import json
 import pytest
 
 from freshsales_mapper.engine.plan import HttpRequest
+from freshsales_mapper.engine.secret import key_fingerprint
 from freshsales_mapper.inputs import EventInput
 from freshsales_mapper.sending import FreshsalesClient
+from freshsales_mapper.sending.journal import journal_header
 from freshsales_mapper.sending.sender import (
     BatchSender,
     EventOutcome,
@@ -19,6 +21,7 @@ from freshsales_mapper.sending.sender import (
     summarize,
     summary_line,
 )
+from freshsales_mapper.sending.target import SendTarget
 from tests.conftest import EMULATOR_KEY
 
 DOMAIN = "acme.myfreshworks.com"
@@ -30,6 +33,12 @@ LEAD_STAGE_ID = 71012139273
 
 def destination(key: str = EMULATOR_KEY, domain: str = DOMAIN, **config) -> dict:
     return {"Config": {"apiKey": key, "domain": domain, **config}}
+
+
+def journal_text(server=None, key: str = EMULATOR_KEY) -> str:
+    """A journal's header line, for tests that write journals by hand (a journal of ``server``'s account)."""
+    url = server.base_url if server is not None else f"https://{DOMAIN}"
+    return json.dumps(journal_header([SendTarget.of(url, DOMAIN, key)])) + "\n"
 
 
 def as_items(*messages, dest: dict | None = None) -> list[EventInput]:
@@ -264,7 +273,8 @@ def test_journal_lines_hold_no_secrets_and_are_one_per_finished_event(emulator, 
     journal = tmp_path / "run.jsonl"
     items = as_items(identify("s@example.com"), {"type": "screen"}, sales_activity("s@example.com"))
     outcomes = make_sender(server, journal_path=journal).send(items)
-    lines = [json.loads(line) for line in journal.read_text().splitlines()]
+    header, *lines = [json.loads(line) for line in journal.read_text().splitlines()]
+    assert header["targets"] == [{"url": server.base_url, "domain": DOMAIN, "key_sha256": key_fingerprint(EMULATOR_KEY)}]
     finished = [line for line in lines if line["status"] != "sending"]
     assert [line["key"] for line in finished] == [o.key for o in outcomes]
     assert [line["status"] for line in lines] == ["delivered", "skipped", "sending", "delivered"]
@@ -297,7 +307,7 @@ def test_unknown_or_interrupted_sends_are_not_resent(emulator, tmp_path):
     journal = tmp_path / "run.jsonl"
     items = as_items(sales_activity("u@example.com"), sales_activity("v@example.com"))
     keys = [o.key for o in make_sender(server, dry_run=True).send(items)]
-    journal.write_text(
+    journal.write_text(journal_text(server) +
         json.dumps({"key": keys[0], "index": 0, "status": "unknown", "http_status": None, "record_id": None,
                     "reason": "read timeout", "at": "2024-01-01T00:00:00+00:00"}) + "\n" +
         json.dumps({"key": keys[1], "index": 1, "status": "sending", "http_status": None, "record_id": None,
@@ -329,15 +339,15 @@ def test_a_multi_request_event_resumes_after_the_requests_already_delivered(emul
 
 
 @pytest.mark.parametrize("text, fragment", [
-    ('{"key": "a#1", "status": "delivered"}\nnot json\n', "line 2: not JSON"),
-    ('[1, 2]\n', "line 1: not a JSON object"),
-    ('{"status": "delivered"}\n', 'line 1: no "key"'),
-    ('{"key": "a#1", "status": "done"}\n', "line 1: unknown status 'done'"),
+    ('{"key": "a#1", "status": "delivered"}\nnot json\n', "line 3: not JSON"),
+    ('[1, 2]\n', "line 2: not a JSON object"),
+    ('{"status": "delivered"}\n', 'line 2: no "key"'),
+    ('{"key": "a#1", "status": "done"}\n', "line 2: unknown status 'done'"),
 ])
 def test_a_corrupt_journal_is_a_clear_error_naming_the_line(emulator, tmp_path, text, fragment):
     server = emulator()
     journal = tmp_path / "run.jsonl"
-    journal.write_text(text)
+    journal.write_text(journal_text(server) + text)
     with pytest.raises(JournalError) as caught:
         make_sender(server, journal_path=journal).send(as_items(identify("x@example.com")))
     assert fragment in str(caught.value) and str(journal) in str(caught.value)
@@ -348,7 +358,7 @@ def test_a_corrupt_journal_is_a_clear_error_naming_the_line(emulator, tmp_path, 
 
 def test_read_journal_keeps_the_last_line_per_key(tmp_path):
     journal = tmp_path / "j.jsonl"
-    journal.write_text('{"key": "a#1", "status": "failed"}\n\n{"key": "a#1", "status": "delivered"}\n')
+    journal.write_text(journal_text() + '{"key": "a#1", "status": "failed"}\n\n{"key": "a#1", "status": "delivered"}\n')
     assert read_journal(journal) == {"a#1": {"key": "a#1", "status": "delivered"}}
     assert read_journal(tmp_path / "missing.jsonl") == {}
 

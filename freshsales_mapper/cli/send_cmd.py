@@ -40,7 +40,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--journal", metavar="FILE",
                         help="append each event's outcome to FILE (JSONL), locked while the run lasts; re-running "
                              "with the same FILE resumes, without resending what was delivered or whose outcome is "
-                             "unknown; a torn last line (from a crash) is repaired with a warning")
+                             "unknown; a torn last line (from a crash) is repaired with a warning. The journal "
+                             "names the account it belongs to: a file that is not a journal, the input itself, or a "
+                             "journal of another account is refused (exit 2) and left untouched")
     parser.add_argument("--resend-unknown", action="store_true",
                         help="with --journal: send again the events whose outcome is unknown (a sales activity "
                              "that may or may not exist); check Freshsales first, or they may be duplicated")
@@ -82,6 +84,8 @@ def run(args: argparse.Namespace) -> int:
             FreshsalesClient("acme", "placeholder", base_url=args.base_url).close()
         except DomainError as exc:
             raise cli.InputProblem(f"--base-url: {exc}") from None
+    if args.journal:
+        _refuse_journal_that_is_the_input(args.journal, args.input)
     entries = cli.read_entries(args)
     items = [entry for entry in entries if isinstance(entry, EventInput)]
     unread = [EventOutcome.unreadable(entry) for entry in entries if not isinstance(entry, EventInput)]
@@ -156,3 +160,14 @@ def _check_destinations(items: list[EventInput], options: dict[str, Any]) -> Non
                 FreshsalesClient(domain, api_key, base_url=options["base_url"]).close()
         except ValueError as exc:
             raise cli.InputProblem(f"{item.location}: {exc}") from None
+
+
+def _refuse_journal_that_is_the_input(journal: str, source: str) -> None:
+    """Appending outcomes to the events being sent would corrupt them (and the journal refuses them anyway)."""
+    try:
+        journal_stat = os.stat(journal)
+        input_stat = os.fstat(sys.stdin.fileno()) if source == "-" else os.stat(source)
+    except (OSError, ValueError):
+        return  # a journal not yet made, or an input the reader reports on
+    if (journal_stat.st_dev, journal_stat.st_ino) == (input_stat.st_dev, input_stat.st_ino):
+        raise cli.InputProblem(f"--journal {journal} is the input itself; give the journal a file of its own")

@@ -13,3 +13,11 @@ def mask_key(key: object) -> str:
     if text.startswith(MASK) and len(text) <= len(MASK) + 4:
         return text  # already masked (views mask keys that were masked upstream): keep it as it is
     return MASK + text[-4:] if len(text) >= SHOW_TAIL_FROM else MASK
+
+
+def key_fingerprint(key: str) -> str:
+    """A short SHA-256 digest of the key: it tells two keys apart (a journal's target, a confirmation) without
+    being the key, and unlike the last 4 characters it says nothing about the key's text."""
+    import hashlib  # local: the engine's import-time cost stays flat (tests/test_layout.py)
+
+    return hashlib.sha256(key.strip().encode("utf-8", "surrogatepass")).hexdigest()[:16]

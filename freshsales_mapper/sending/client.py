@@ -26,6 +26,7 @@ from freshsales_mapper.sending.domain import API_PREFIX, DomainError, loopback_b
 from freshsales_mapper.sending.masking import KeyMasker
 from freshsales_mapper.sending.outcomes import SendOutcome
 from freshsales_mapper.sending.replies import ClientReply, network_error_kind, parse_error_body, short_text
+from freshsales_mapper.sending.target import SendTarget
 
 __all__ = ["ClientReply", "DomainError", "FreshsalesClient", "normalize_domain", "parse_error_body"]
 
@@ -85,6 +86,11 @@ class FreshsalesClient:
 
     def __repr__(self) -> str:
         return f"FreshsalesClient(base_url={self.base_url!r}, api_key={self._auth.key!r})"
+
+    @property
+    def target(self) -> SendTarget:
+        """The account this client sends to, as a journal records it (a key fingerprint, never the key)."""
+        return SendTarget.of(self.base_url, self.domain, self._auth.key.reveal())
 
     def close(self) -> None:
         if self._own_session:

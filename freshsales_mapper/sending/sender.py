@@ -12,7 +12,8 @@ in order), then its final requests are delivered in order. Every input event end
   automatically; ``resend_unknown=True`` (``send --resend-unknown``) resends after the user checked;
 * ``skipped``: RudderStack rejects the event itself (a transform error, nothing to retry), or a dry run.
 
-The journal (JSONL, locked for the run) gets one line per finished event, ``{key, index, status,
+The journal (JSONL, locked for the run, bound to the accounts it sends to: see ``journal.py``) gets,
+after its header line, one line per finished event, ``{key, index, status,
 http_status, record_id, reason, at, plan, sent, pending}``; just before a request that must not be
 repeated, a ``status: "sending"`` line names it in ``pending``, so a crash in the middle of it reads
 back as unknown. ``sent`` lists the request keys (see ``resume.py``) delivered so far. On a rerun the
@@ -60,6 +61,7 @@ from freshsales_mapper.sending.resume import (
     plan_fingerprint,
 )
 from freshsales_mapper.sending.summary import summarize, summary_line
+from freshsales_mapper.sending.target import SendTarget
 
 __all__ = ["STATUSES", "BatchSender", "EventOutcome", "JournalError", "JournalWriteError", "SendOutcome",
            "client_factory", "event_digest", "read_journal", "summarize", "summary_line"]
@@ -144,11 +146,12 @@ class BatchSender:
     def send(self, items: list[EventInput]) -> list[EventOutcome]:
         outcomes: list[EventOutcome] = []
         try:
+            earlier: dict[str, dict] = {}
             if self.journal_path and not self.dry_run:
-                self._journal = Journal(self.journal_path, on_warning=self.on_warning)
+                self._journal = Journal(self.journal_path, targets=self._targets(items), on_warning=self.on_warning)
                 earlier = self._journal.entries
-            else:
-                earlier = read_journal(self.journal_path) if self.journal_path else {}
+            elif self.journal_path and os.path.lexists(self.journal_path):  # a dry run builds no client needlessly
+                earlier = read_journal(self.journal_path, self._targets(items))
             for index, (item, key) in enumerate(zip(items, event_keys(items), strict=True)):
                 outcome = self._one(index, key, item, earlier.get(key))
                 outcomes.append(outcome)
@@ -157,6 +160,18 @@ class BatchSender:
         finally:
             self._close()
         return outcomes
+
+    def _targets(self, items: list[EventInput]) -> list[SendTarget]:
+        """The accounts this batch sends to, which its journal must belong to."""
+        if self._shared is not None:
+            return [self._shared.target]
+        targets = set()
+        for item in items:
+            try:
+                targets.add(self._client_for(routed_destination(item)).target)
+            except ValueError:  # DomainError too: that event fails alone, with its reason
+                continue
+        return sorted(targets)
 
     def _close(self) -> None:
         if self._journal is not None:
