@@ -2,7 +2,7 @@
 
 The cases are data copied from ``../shared/conformance`` so that a clone runs the same tests as CI. The
 comparison is this file's own code, following the rules in that folder's README: same number of items per
-case, in order; same ``statusCode``; a success item's ``output`` equal as canonical JSON (``12`` and ``12.0``
+case, in order; same ``statusCode`` as JSON text (``429`` and ``429.0`` differ); a success item's ``output`` equal as canonical JSON (``12`` and ``12.0``
 differ); an error item's text equal (its ``message`` and ``destinationResponse`` when the text is a JSON
 object), or only the status where RudderStack itself crashed (a 500 with no ``errorType`` in ``statTags``).
 
@@ -70,7 +70,8 @@ def error_key(item: dict) -> str:
 
 
 def item_matches(expected: dict, got: Any) -> bool:
-    if not isinstance(got, dict) or expected.get("statusCode") != got.get("statusCode"):
+    # As JSON text: 429 and 429.0 compare equal in Python, but RudderStack prints 429 (JavaScript has one number type).
+    if not isinstance(got, dict) or canonical(expected.get("statusCode")) != canonical(got.get("statusCode")):
         return False
     if "output" in expected:
         return "output" in got and canonical(expected["output"]) == canonical(got["output"])
@@ -97,6 +98,7 @@ def test_the_comparison_can_fail():
     changed["output"]["endpoint"] = changed["output"].get("endpoint", "") + "x"
     assert item_matches(success, success) and not item_matches(success, changed)
     assert not item_matches(success, {**success, "statusCode": 400})
+    assert not item_matches(success, {**success, "statusCode": 200.0})
     failure = next(c["expected"][0] for c in CASES
                    if "error" in c["expected"][0] and (c["expected"][0].get("statTags") or {}).get("errorType"))
     assert item_matches(failure, failure) and not item_matches(failure, {**failure, "error": "something else"})

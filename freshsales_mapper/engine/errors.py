@@ -7,6 +7,7 @@ RudderStack dashboard); the explanation, the fix and the retry/drop disposition 
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any
 
@@ -49,7 +50,9 @@ def network_instrumentation_error(message: str, destination_response: Any = None
 def network_error(message: str, error_status: Any, destination_response: Any) -> RudderError:
     """RudderStack's NetworkError: the status is Freshsales' ``errors.code`` when numeric, else 500."""
     numeric = isinstance(error_status, (int, float)) and not isinstance(error_status, bool)
-    status = error_status if numeric else 500
+    # Freshsales' code as JavaScript holds it: one number type, so 429.0 is 429 (statusCode prints 429).
+    status = error_status if not numeric else _js_integral(error_status)
+    status = status if numeric else 500
     probe = _loose_number(error_status)
     if probe is not None and 500 <= probe < 600:
         error_type = "retryable"
@@ -59,6 +62,11 @@ def network_error(message: str, error_status: Any, destination_response: Any) ->
         error_type = "aborted"
     tags = {**_TAGS_BASE, "errorCategory": "network", "errorType": error_type}
     return RudderError(message, status, tags, destination_response)
+
+
+def _js_integral(number: int | float) -> int | float:
+    finite = isinstance(number, int) or math.isfinite(number)
+    return js_json_value(number) if finite else number  # Infinity stays a number here; JSON prints null
 
 
 def crash_error(message: str) -> RudderError:
