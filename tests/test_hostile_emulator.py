@@ -187,3 +187,33 @@ def test_a_read_of_an_id_with_thousands_of_digits_is_404(emulator, emulator_erro
                              timeout=5)
         assert reply.status_code == 404
     assert not emulator_errors.records
+
+
+# ---- request framing (RFC 9112): nothing smuggled behind an ambiguous body ----------------------------
+
+def smuggling_request(*framing: str) -> bytes:
+    """An unauthenticated request whose body, read with the wrong length, is an authenticated upsert."""
+    body = json.dumps({"contact": {"email": "smuggled@example.com"}, "unique_identifier": {"emails": "smuggled@example.com"}})
+    inner = (f"POST {API}/contacts/upsert HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {AUTH}\r\n"
+             f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n{body}")
+    outer = "\r\n".join([f"POST {API}/contacts/upsert HTTP/1.1", "Host: 127.0.0.1", *framing]) + "\r\n\r\n"
+    return (outer + "{}\r\n\r\n" + inner).encode()
+
+
+@pytest.mark.parametrize("framing", [
+    ("Content-Length: 7", "Content-Length: 206"),
+    ("Content-Length: 7", "Transfer-Encoding: chunked"),
+    ("Transfer-Encoding: identity",),
+    ("Content-Length: +7",),
+    ("Content-Length: 0_7",),
+    ("Content-Length: 7, 206",),
+    ("Content-Length: -7",),
+])
+def test_an_ambiguously_framed_request_is_400_and_nothing_behind_it_runs(emulator, framing):
+    server = emulator()
+    with connect(server) as sock:
+        sock.sendall(smuggling_request(*framing))
+        received = read_until_closed(sock)
+    assert received.startswith(b"HTTP/1.0 400") or received.startswith(b"HTTP/1.1 400"), received[:80]
+    assert received.count(b"HTTP/1.") == 1  # one answer, then the connection closed: nothing smuggled ran
+    assert server.contacts() == []

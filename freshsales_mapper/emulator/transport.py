@@ -12,6 +12,7 @@ import io
 import json
 import logging
 import math
+import re
 import socket
 import socketserver
 import threading
@@ -28,6 +29,9 @@ LISTEN_BACKLOG = 1024  # the kernel caps it at net.core.somaxconn
 HEADER_TIMEOUT = 10.0  # seconds from waiting for a request (idle keep-alive too) to its last header
 BODY_TIMEOUT = 30.0  # seconds to receive the body once the headers are in
 MAX_BODY_BYTES = 5 * 1024 * 1024
+
+
+_DIGITS = re.compile(r"[0-9]{1,18}")  # more digits than 10^18 bytes is no length this server takes
 
 
 class Answer(NamedTuple):
@@ -110,13 +114,10 @@ class Handler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         emulator = self.server.emulator
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            length = -1
-        if length < 0 or "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            self.close_connection = True  # we cannot tell where this body ends
-            answer = Answer(400, error_body(400, "Send the body with a Content-Length"), {})
+        length = self._body_length()
+        if isinstance(length, str):
+            self.close_connection = True  # we cannot tell where this body ends, so nothing after it is read
+            answer = Answer(400, error_body(400, length), {})
         elif length > emulator.max_body_bytes:
             # Read and drop the body (memory stays flat): closing with it unread would reset the
             # connection, and the client would see a reset instead of this answer.
@@ -155,6 +156,25 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(payload)
         except OSError:  # BrokenPipe, ConnectionReset, a timeout: the client is gone or not reading
             self.close_connection = True
+
+    def _body_length(self) -> int | str:
+        """The body's length, framed as RFC 9112 section 6 requires, or why the message cannot be framed.
+
+        Two Content-Length headers, a value that is not all digits (``+7``, ``0_7``, which Python's int()
+        takes), or Transfer-Encoding at all (this server reads no chunked bodies, and with a Content-Length
+        it is the classic request-smuggling pair) leave the body's end ambiguous: a front end and this
+        server could disagree on where the next request starts, so such a message is refused whole.
+        """
+        lengths = self.headers.get_all("Content-Length") or []
+        if self.headers.get_all("Transfer-Encoding"):
+            return "Transfer-Encoding is not accepted: send the body with one Content-Length"
+        if len(lengths) > 1:
+            return "The request has more than one Content-Length header"
+        if not lengths:
+            return 0
+        if not _DIGITS.fullmatch(lengths[0].strip(" \t")):
+            return "Content-Length must be a decimal number of bytes"
+        return int(lengths[0])
 
     def _discard(self, length: int) -> bool:
         """Read ``length`` bytes into nothing; False if the client stopped or was too slow."""
