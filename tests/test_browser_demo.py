@@ -81,7 +81,7 @@ def test_cards_and_picture_offline_then_as_stored_after_a_sandbox_send(open_page
     page.get_by_text("Sandbox running").wait_for()
     page.get_by_role("button", name="Send 1 event(s)").click()
     page.get_by_text("1 of 1 event(s) have an outcome").wait_for()
-    stored = page.locator(".fm-card.fm-stored").first
+    stored = page.locator(".fm-cards:not(.fm-compact) .fm-card.fm-stored").first  # not the Sandbox list
     stored.wait_for()
     assert "stored in Freshsales" in stored.inner_text() and "assigned by Freshsales" not in stored.inner_text()
     stored.scroll_into_view_if_needed()
