@@ -10,6 +10,7 @@ import html
 from dataclasses import dataclass
 
 from freshsales_mapper.engine.plan import Candidate, FieldTrace, Placeholder, TransformResult
+from freshsales_mapper.engine.tables import USED_FOR
 from freshsales_mapper.engine.vocabulary import CandidateOutcome, FieldStatus, ValueStepKind
 
 from .display import json_text
@@ -118,7 +119,7 @@ def _plain_why(trace: FieldTrace, kind: int) -> str:
     elif kind == EMPTY:
         return f"no value: {looked_at(trace)}"
     elif trace.status is FieldStatus.USED:
-        parts.append(f"read from {trace.winner} to find the contact (not sent as a field)")
+        parts.append(f"read from {trace.winner} " + USED_FOR.get(trace.dest, "and acted on (not sent as a field)"))
     elif trace.winner:
         parts.append(f"from {trace.winner}")
     if _coerced(trace):

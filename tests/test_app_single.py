@@ -176,3 +176,9 @@ def test_a_rejected_event_shows_every_field_and_every_missing_requirement(app):
     assert table["owner_id"]["why"].startswith("not reached: RudderStack stopped at properties.startDate")
     headline = joined(app.markdown)
     assert "start_date missing" in headline and "end_date missing" in headline
+
+
+def test_the_lifecycle_stage_name_row_says_it_finds_the_stage(app):
+    paste(app, sample("track_lifecycle_stage_by_name.json"))
+    why = field_table(app)["lifecycle_stage_name"]["why"]
+    assert "to find the lifecycle stage with this exact name" in why and "contact" not in why

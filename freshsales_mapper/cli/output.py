@@ -20,6 +20,7 @@ import orjson
 from freshsales_mapper.cli.common import json_bytes
 from freshsales_mapper.engine.jsvalue import deeper_than
 from freshsales_mapper.engine.plan import FieldTrace, LookupStep, Placeholder, TransformResult
+from freshsales_mapper.engine.tables import USED_FOR
 from freshsales_mapper.engine.vocabulary import FieldStatus
 
 VALUE_WIDTH = 28  # longer values are cut in the table; the JSON view has them whole
@@ -142,7 +143,7 @@ def why(trace: FieldTrace) -> str:
     if trace.status is FieldStatus.MISSING_REQUIRED:
         notes.insert(0, f"required, and nothing usable in {trace.sources}")
     elif trace.status is FieldStatus.USED:
-        notes.insert(0, "read to find the record, not sent as a field")
+        notes.insert(0, "read " + USED_FOR.get(trace.dest, "and acted on (not sent as a field)"))
     elif trace.status is FieldStatus.UNSET:
         notes.insert(0, f"no value in {trace.sources}")
     passed = [f"{c.path} ({word(c.outcome)})" for c in trace.candidates if c.outcome.passed_over and c.found]

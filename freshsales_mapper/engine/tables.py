@@ -41,6 +41,13 @@ class FieldSpec:
 UPSTREAM_COMMIT = "c98d160cfaddc5fe5ddee7891c4f4a23014b9aa8"  # rudder-transformer; annotations.json says the same
 TABLE_NAMES = ("identify", "group", "sales_activity", "user_email", "lifecycle_stage")
 VALUE_STEPS = ("flattenAddress",)
+# What RudderStack does with a value it reads in code rather than through constructPayload (by destKey).
+USED_FOR = {
+    "user email (contact lookup)": "to find the contact (not sent as a field)",
+    "lifecycle_stage_id": "and sent as the contact's lifecycle_stage_id",
+    "lifecycle_stage_name (looked up)": "to find the lifecycle stage with this exact name (GET "
+                                        "/selector/lifecycle_stages); the stage's id is sent, not the name",
+}
 
 
 @dataclass(frozen=True)
