@@ -142,11 +142,11 @@ def _filtered_table(frame: pd.DataFrame, content: list[str]) -> tuple[pd.DataFra
     text = c.text_input("Search (user, email, messageId, any value, reason)", key=state.FILTER_TEXT,
                         help="Searches each event's whole content (keys and values) and the reason column.")
     shown = filter_frame(frame, statuses, kinds, text or "", content)
-    # A click on any cell opens the row (single-cell), as does its picker (single-row).
+    # A click on any cell opens its row: cell selection, so there is no separate row picker to aim for.
     event = st.dataframe(shown, hide_index=True, key=state.BATCH_TABLE, on_select="rerun",
-                         selection_mode=["single-row", "single-cell"], height=360, column_config=TABLE_COLUMN_CONFIG,
+                         selection_mode="single-cell", height=360, column_config=TABLE_COLUMN_CONFIG,
                          column_order=TABLE_COLUMNS)
-    picked = list(event.selection.rows) or [row for row, _column in event.selection.cells]
+    picked = [row for row, _column in event.selection.cells]
     clicked = _follow_selection(shown, picked)
     st.caption(f"{len(shown)} of {len(frame)} rows · click anywhere on a row to open it in detail below · every column is "
                "in the downloads.")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from freshsales_mapper.engine.route import parse_template
 
 from . import sandbox, state
+from .mapping_fix import empty_mappings
 from .pipeline import MAPPING_TARGETS, PLACEHOLDER_KEY, Settings, preview_key, settings_problems
 
 MODE_HELP = {
@@ -91,9 +91,7 @@ def _event_mapping_editor() -> tuple[tuple[str, str], ...]:
     st.markdown("**Event mapping** (`rudderEventsToFreshsalesEvents`)")
     st.caption("Track events whose name matches *from* (case-insensitively) become each *to*; "
                "one event mapped twice yields two requests.")
-    base = st.session_state.setdefault(
-        state.EVENT_MAP_BASE, pd.DataFrame({"from": pd.Series([], dtype="object"),
-                                            "to": pd.Series([], dtype="object")}))
+    base = st.session_state.setdefault(state.EVENT_MAP_BASE, empty_mappings())
     edited = st.data_editor(
         base, key=state.EVENT_MAP, num_rows="dynamic", hide_index=True,
         column_config={

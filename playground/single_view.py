@@ -7,7 +7,7 @@ import streamlit as st
 from freshsales_mapper.engine.plan import FinalRequest, LookupStep, TransformFailure, TransformResult
 from freshsales_mapper.inputs import EventInput, ShapeError
 
-from . import demo_view, state
+from . import demo_view, mapping_fix, state
 from .display import body_text, curl, markdown_literal, placeholders_in, processor_items, shown_headers, step_title
 from .field_table import EMPTY, PROBLEM, FieldRow, field_rows, problem_summary, rows_html, unmapped_html
 from .pipeline import event_label, own_destination_summary, user_of
@@ -39,6 +39,7 @@ def render(item: EventInput, result: TransformResult, shapes: list[ShapeError]) 
                 icon=":material/alt_route:")
     if result.error is not None:
         render_failure(result.error)
+        mapping_fix.offer_mapping(result.error, item)
     st.markdown("#### What it becomes in Freshsales")
     demo_view.render_records_and_flow(result, item.index, _flow_label(item, result), presenter=False)
     # Side by side when there is room; style.CSS stacks the plan under the table when the page is narrow.

@@ -189,3 +189,13 @@ def test_send_outcome_lines_carry_the_losses():
     done = cli("send", "--dry-run", "--domain", "acme.myfreshworks.com", "--api-key", "k", "-", stdin=event)
     line = json.loads(done.stdout.splitlines()[0])
     assert [loss["kind"] for loss in line["losses"]] == ["address-blanked"]
+
+
+# --- issue 19 item 8: the first 200 unread inputs are listed, the rest counted -----------------------------
+
+def test_unread_inputs_list_the_first_200_and_count_the_rest():
+    traits = {"email": "a@b.co"} | {f"custom_{n}": n for n in range(500)}
+    result = run({"type": "identify", "traits": traits})
+    assert result.unmapped_count == 500 and len(result.unmapped) == 200
+    assert [u.path for u in result.unmapped[:2]] == ["traits.custom_0", "traits.custom_1"]
+    assert all(u.hint for u in result.unmapped)

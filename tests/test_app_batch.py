@@ -117,7 +117,7 @@ def test_selecting_a_table_row_picks_it_for_the_detail(app):
     app.multiselect(key="filter_type").select("track")
     app.run()
     shown = app.dataframe(key="batch_table").value
-    app.session_state["batch_table"] = {"selection": {"rows": [2], "columns": [], "cells": []}}
+    app.session_state["batch_table"] = {"selection": {"rows": [], "columns": [], "cells": [[2, "reason"]]}}
     app.run()
     number = int(shown["#"].iloc[2])
     assert app.selectbox(key="detail_pick").value == number

@@ -82,7 +82,7 @@ def test_a_processor_body_says_its_own_destination_applies(app):
     info = joined(app.info)
     assert "carries its own destination" in info and "domain acme.myfreshworks.com" in info
     assert "2 event mapping(s)" in info and "****" in info  # its key, masked
-    assert "· 2 requests ·" in joined(app.success) + joined(app.warning)  # its mappings apply though the sidebar has none
+    assert "· 2 requests ·" in joined(app.success) + joined(app.warning) + joined(app.info)  # its mappings apply though the sidebar has none
     app.sidebar.text_input(key="domain").set_value("elsewhere.myfreshworks.com")
     app.run()
     assert "elsewhere" not in joined(app.code)
@@ -102,3 +102,29 @@ def test_preview_is_the_default_mode_and_sandbox_starts_an_emulator_on_demand(ap
     app.sidebar.button(key="sandbox_reset").click()
     app.run()
     assert app.session_state["_sandbox_server"] is not server  # a new, empty emulator
+
+
+def test_one_click_maps_an_unsupported_event_name_and_keeps_what_was_typed(app):
+    paste(app, DEMO_BOOKED)
+    # a row typed but not finished, and one finished: neither may be lost by the click
+    edit_mappings(app, [{"from": "Signed Up", "to": "lifecycle_stage"}, {"from": "Half typed", "to": None}])
+    assert "Demo Booked" in [t.value for t in app.text]
+    app.button(key="map_event_to_sales_activity").click()
+    app.run()
+    assert not app.exception, app.exception
+    assert "event name Demo Booked is not supported" not in joined(app.code)
+    assert "POST https://acme.myfreshworks.com/crm/sales/api/sales_activities" in joined(app.code)
+    rows = app.data_editor[0].value
+    targets = [None if not isinstance(t, str) else t for t in rows["to"]]  # an empty cell reads back as NaN
+    assert list(zip(rows["from"], targets, strict=True)) == [
+        ("Signed Up", "lifecycle_stage"), ("Half typed", None), ("Demo Booked", "sales_activity")]
+    assert not any(b.key == "map_event_to_sales_activity" for b in app.button)  # mapped: nothing to offer
+
+
+def test_the_mapping_offer_adds_lifecycle_stage_too_and_only_once(app):
+    paste(app, DEMO_BOOKED.replace("Demo Booked", "Stage Changed"))
+    app.button(key="map_event_to_lifecycle_stage").click()
+    app.run()
+    rows = app.data_editor[0].value
+    assert list(zip(rows["from"], rows["to"], strict=True)) == [("Stage Changed", "lifecycle_stage")]
+    assert "POST https://acme.myfreshworks.com/crm/sales/api/contacts/upsert" in joined(app.code)

@@ -182,3 +182,11 @@ def test_the_lifecycle_stage_name_row_says_it_finds_the_stage(app):
     paste(app, sample("track_lifecycle_stage_by_name.json"))
     why = field_table(app)["lifecycle_stage_name"]["why"]
     assert "to find the lifecycle stage with this exact name" in why and "contact" not in why
+
+
+def test_many_unread_inputs_show_the_first_200_and_a_count(app):
+    traits = {"email": "a@example.com"} | {f"custom_{n}": n for n in range(450)}
+    paste(app, json.dumps({"type": "identify", "traits": traits}))
+    assert "450 inputs no field reads; the first 200 are listed." in joined(app.caption)
+    assert len(unmapped_table(app)) == 200
+    assert "and 447 more" in joined(app.info)  # the headline names three, then counts

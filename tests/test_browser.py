@@ -19,7 +19,7 @@ SECRET = "sk-SECRET-5d41402abc4b2a76"
 WAIT_MS = 90_000  # a slow shared machine: wait on content, generously, never on the clock
 TEXT_AREA = "Events (JSON, NDJSON or a processor request body)"
 
-ROW_PICKER_PX = 40  # the grid's selection column
+ROW_PICKER_PX = 0  # no selection column: a click on any cell opens its row
 REASON_BEFORE_PX = (36, 70, 58, 112)  # "#", status, type, user: the widths batch_view gives the columns before "reason"
 
 pytestmark = [
@@ -211,7 +211,7 @@ def test_clicking_a_batch_row_brings_its_detail_into_view(open_page):
     page.locator('[data-testid="stDataFrame"] [role="gridcell"]').first.wait_for(state="attached")
     box = grid.bounding_box()
     row_px = 35  # the grid's header and row height
-    page.mouse.click(box["x"] + 15, box["y"] + row_px + row_px * 4 + row_px / 2)  # the fifth row's picker
+    page.mouse.click(box["x"] + 15, box["y"] + row_px + row_px * 4 + row_px / 2)  # the fifth row's "#" cell
     page.get_by_text("line 5: ").first.wait_for()
     heading = page.get_by_text("3 · Event in detail")
     page.wait_for_function("""() => {
@@ -219,6 +219,11 @@ def test_clicking_a_batch_row_brings_its_detail_into_view(open_page):
       return h && h.getBoundingClientRect().top >= -1 && h.getBoundingClientRect().top < 200;
     }""")
     _fully_in_view(page, heading)
+    # a click anywhere on a row opens it, not only on its picker: here in the middle of the third row
+    grid.scroll_into_view_if_needed()
+    box = grid.bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + row_px + row_px * 2 + row_px / 2)
+    page.get_by_text("line 3: ").first.wait_for()
 
 
 def test_try_an_example_fills_the_box_and_maps_it(page):
