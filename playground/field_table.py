@@ -156,7 +156,7 @@ def _hints_by_field(result: TransformResult) -> dict[str, str]:
     hints: dict[str, list[str]] = {}
     for unread in result.unmapped:
         if unread.fields:
-            hints.setdefault(unread.fields[0], []).append(f"{unread.path} = {json_text(unread.value)} is not read: "
+            hints.setdefault(unread.fields[0], []).append(f"{unread.path} = {json_text(unread.value)}: "
                                                           f"{unread.hint}")
     return {dest: "; ".join(texts) for dest, texts in hints.items()}
 

@@ -73,7 +73,7 @@ def offer_mapping(error: TransformFailure, item: EventInput) -> None:
     if name is None:
         return
     with st.container(border=True):
-        st.markdown("**Map this event name** in the sidebar's event mapping, so RudderStack turns it into:")
+        st.markdown("**Map this event name** to a Freshsales event with one click (it adds the row to the sidebar's event mapping):")
         st.text(name)  # the name as given, plain text
         columns = st.columns(len(MAPPING_TARGETS))
         for column, target in zip(columns, MAPPING_TARGETS, strict=True):

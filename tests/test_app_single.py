@@ -143,7 +143,7 @@ def test_a_hint_sits_on_the_row_of_the_field_it_meant(app):
     table = field_table(app)
     mobile = table["mobile_number"]
     assert not mobile["folded"] and mobile["order"] < table["last_name"]["order"]
-    assert 'hint: traits.mobile = "+1 555 0100" is not read' in mobile["why"]
+    assert 'hint: traits.mobile = "+1 555 0100": not read for identify events' in mobile["why"]
     assert "traits.mobileNumber (mobile_number)" in mobile["why"]
     assert "traits.mobile" in unmapped_table(app)  # and in the unread list too
     assert table["last_name"]["folded"]
