@@ -199,3 +199,13 @@ def test_unread_inputs_list_the_first_200_and_count_the_rest():
     assert result.unmapped_count == 500 and len(result.unmapped) == 200
     assert [u.path for u in result.unmapped[:2]] == ["traits.custom_0", "traits.custom_1"]
     assert all(u.hint for u in result.unmapped)
+
+
+def test_the_send_summary_names_losses_of_delivered_events():
+    from freshsales_mapper.sending.outcomes import EventOutcome, SendOutcome
+    from freshsales_mapper.sending.summary import plain_words
+
+    lossy = run({"type": "identify", "traits": {"email": "a@b.co", "address": "1 Main St"}}).losses
+    outcomes = [EventOutcome(n, f"k{n}", SendOutcome.DELIVERED, 200, "", False, 1, {}, losses=lossy)
+                for n in range(2)] + [EventOutcome(2, "k2", SendOutcome.DELIVERED, 200, "", False, 2, {})]
+    assert plain_words(outcomes) == ['2 events delivered with losses: address blanked to "" (2)']

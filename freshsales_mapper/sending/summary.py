@@ -68,4 +68,9 @@ def plain_words(outcomes: list[EventOutcome], *, resend_unknown: str = "resend w
         retryable = sum(o.retryable for o in failed)
         advice = f"; {retryable} of them may succeed if you {rerun}" if retryable else ""
         lines.append(f"{_plural(len(failed), 'event', 'events')} failed (see each reason){advice}")
+    lost = Counter(loss.text for o in outcomes if o.status == SendOutcome.DELIVERED for loss in o.losses)
+    if lost:  # delivered, yet not as given: the outcome line of each such event names its losses
+        lossy = sum(1 for o in outcomes if o.status == SendOutcome.DELIVERED and o.losses)
+        lines.append(f"{_plural(lossy, 'event', 'events')} delivered with losses: "
+                     + ", ".join(f"{text} ({count})" for text, count in lost.most_common()))
     return lines
