@@ -109,7 +109,7 @@ def _charts(frame: pd.DataFrame) -> None:
         if reasons.empty:
             st.caption("No failures and no losses: every event maps whole.")
         else:
-            st.html(plain_table_html(["RudderStack's error", "events", "RudderStack"],
+            st.html(plain_table_html(["Reason: RudderStack's error, or what a mapped event loses", "events", "RudderStack"],
                                      reasons.astype(str).values.tolist(), widths=(64, 12, 24)))
     with right:
         st.markdown("**Outcomes by event type**")

@@ -40,7 +40,7 @@ def test_metrics_reasons_and_types_match_the_engine(app):
     assert (found["Events"], found["Mapped"], found["Lossy"], found["Failed"]) == (
         str(mapped + lossy + failed), str(mapped), str(lossy), str(failed))
     assert failed > 0 and lossy >= 51  # the sample has its share of mistakes, and 51 string addresses
-    by_reason = next(t for t in html_tables(app) if t[0][0] == "RudderStack's error")
+    by_reason = next(t for t in html_tables(app) if t[0][0].startswith("Reason: RudderStack's error"))
     assert {reason: int(events) for reason, events, _fate in by_reason[1:]} == reasons
     assert "By type: identify" in joined(app.caption)
     charts = [c.proto.spec for c in app.get("vega_lite_chart")]

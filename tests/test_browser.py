@@ -281,3 +281,16 @@ def test_a_double_click_on_send_creates_the_sales_activity_once(page):
     page.get_by_role("button", name="Send 1 event(s)").click()  # a third click, well after the send
     page.get_by_text("Already sent").wait_for()
     assert page.get_by_text("1 sales activities").count() == 1
+
+
+def test_one_click_maps_an_unsupported_event_name(page):
+    _paste(page, json.dumps({"type": "track", "event": "Demo Booked", "context": {"traits": {"email": "a@example.com"}},
+                             "properties": {"lifecycleStageId": 7}}))
+    page.get_by_text("event name Demo Booked is not supported. Aborting!").first.wait_for()
+    page.get_by_role("button", name="Map to lifecycle_stage").click()
+    page.get_by_text("POST https://acme.myfreshworks.com/crm/sales/api/contacts/upsert").first.wait_for()
+    assert page.get_by_text("event name Demo Booked is not supported").count() == 0
+    # the row is in the sidebar's mapping table (a grid: its cells are in the DOM for screen readers)
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    sidebar.locator('[role="gridcell"]', has_text="Demo Booked").first.wait_for(state="attached")
+    sidebar.locator('[role="gridcell"]', has_text="lifecycle_stage").first.wait_for(state="attached")
