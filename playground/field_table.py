@@ -11,13 +11,15 @@ from dataclasses import dataclass
 
 from freshsales_mapper.engine.plan import Candidate, FieldTrace, Placeholder, TransformResult
 from freshsales_mapper.engine.tables import USED_FOR
-from freshsales_mapper.engine.vocabulary import CandidateOutcome, FieldStatus, ValueStepKind
+from freshsales_mapper.engine.vocabulary import CandidateOutcome, FieldStatus, LossKind, ValueStepKind
 
 from .display import json_text
 
 # Order on the page: what went wrong first, then what needs a second look, then what simply worked.
 PROBLEM, ATTENTION, SENT, LOOKUP, EMPTY = range(5)
 KIND_CLASS = {PROBLEM: "bad", ATTENTION: "warn", SENT: "ok", LOOKUP: "info", EMPTY: "none"}
+
+USER_EMAIL = "user email (contact lookup)"  # the table's destKey for the email RudderStack finds a contact by
 
 # What a source held, in words (the engine's candidate outcomes).
 HELD = {
@@ -141,9 +143,14 @@ def field_rows(result: TransformResult) -> list[FieldRow]:
     shown among the rows that need a look (not folded away with the other empty fields).
     """
     hints = _hints_by_field(result)
+    unlinked = next((loss for loss in result.losses if loss.kind is LossKind.CONTACT_NOT_LINKED), None)
     rows = []
     for trace in result.fields:
         badge, kind = _classify(trace)
+        if unlinked is not None and trace.section == "sales_account" and trace.dest == USER_EMAIL:
+            rows.append(FieldRow(trace.section, trace.dest, "contact not linked", ATTENTION, "",
+                                 f"{unlinked.detail}. Looked at {looked_at(trace)}"))
+            continue
         hint = hints.pop(trace.dest, "") if trace.status is not FieldStatus.SENT else ""
         if hint and kind == EMPTY:
             kind = ATTENTION

@@ -163,6 +163,8 @@ def test_the_headline_names_losses_and_the_badge_says_blanked(app):
     assert field_table(app)["address"]["badge"] == "blanked"
     paste(app, json.dumps({"type": "group", "traits": {"name": "Acme"}}))
     assert "contact not linked" in joined(app.warning)
+    email = field_table(app)["user"]  # "user email (contact lookup)": its row says what the missing email costs
+    assert not email["folded"] and "links no contact" in email["why"] and "traits.email: missing" in email["why"]
 
 
 def test_a_rejected_event_shows_every_field_and_every_missing_requirement(app):
