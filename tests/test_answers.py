@@ -171,6 +171,9 @@ def test_explain_text_names_losses_first_and_every_missing_field():
     assert "not reached: RudderStack stopped at properties.startDate" in " ".join(out.split())
     second = out[out.index("line 2"):]
     assert second.index('LOSSY: mapped, but address blanked to ""') < second.index("field ")
+    lines = second[second.index("field "):].splitlines()[2:]
+    rows = [line.split()[0] for line in lines if line and not line.startswith("   ")][:3]  # no wrapped "why" lines
+    assert rows == ["contact:", "address", "emails"]  # the lost field sorts first
 
 
 def test_explain_json_carries_outcome_losses_and_also_missing():

@@ -156,6 +156,14 @@ def why(trace: FieldTrace) -> str:
     return "; ".join(notes)
 
 
+def lost_first(result: TransformResult, traces: list[FieldTrace]) -> list[FieldTrace]:
+    """Within each Freshsales object, dropped, missing and lost fields first; otherwise table order."""
+    lost = {loss.field for loss in result.losses}
+    sections = list(dict.fromkeys(t.section for t in traces))
+    return sorted(traces, key=lambda t: (sections.index(t.section), t.dest not in lost and t.status not in (
+        FieldStatus.DROPPED, FieldStatus.MISSING_REQUIRED)))
+
+
 def table(header: list[str], rows: list[list[str]], width: int) -> str:
     """Columns sized to their content; the last column wraps to what the terminal has left."""
     fixed = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header) - 1)]
@@ -194,7 +202,7 @@ def explain_text(result: TransformResult, location: str, width: int | None = Non
         out += ["", "what RudderStack's route did first:"]
         out += [textwrap.fill(one_line(note.text), width, initial_indent="  ", subsequent_indent="    ")
                 for note in result.route]
-    shown = [t for t in result.fields if t.status is not FieldStatus.UNSET]
+    shown = lost_first(result, [t for t in result.fields if t.status is not FieldStatus.UNSET])
     unset = [t for t in result.fields if t.status is FieldStatus.UNSET]
     if shown:
         rows, section = [], None
