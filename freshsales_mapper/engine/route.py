@@ -85,6 +85,8 @@ def route_item(message: Any, destination: Any, metadata: Any = UNDEFINED) -> Rou
 
     Never changes its arguments.
     """
+    if type(message) is dict and type(destination) is dict and _nothing_to_route(message, destination):
+        return RoutedItem(dict(message), destination)  # what the full route would build, without the copying
     notes: list[RouteNote] = []
     message = _spread_message(message, notes)
     try:
@@ -124,6 +126,15 @@ def route_item(message: Any, destination: Any, metadata: Any = UNDEFINED) -> Rou
         notes.append(RouteNote(RouteStep.CONFIG_NOT_OBJECT, f"Config is {json_kind(config)}, not an object: "
                                "JavaScript reads its apiKey, domain and event mappings as undefined."))
     return RoutedItem(item.get("message", UNDEFINED), routed, notes)
+
+
+def _nothing_to_route(message: dict, destination: dict) -> bool:
+    """Whether the route would hand the destination its item unchanged: settings an object without
+    templates (so the clone equals them) and not a RETL event (whose timestamp the route rewrites)."""
+    channel = message.get("channel")
+    config = destination.get("Config")
+    return not (type(channel) is str and channel == RETL_CHANNEL) and type(config) is dict \
+        and not _holds_template(config)
 
 
 # --- 1. handleTimestampInEvents ------------------------------------------------------------------
