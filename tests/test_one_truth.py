@@ -18,7 +18,9 @@ from test_properties import messages
 
 from freshsales_mapper.engine.jsvalue import MessageReader, type_name
 from freshsales_mapper.engine.plan import FieldTrace, TransformResult
-from freshsales_mapper.engine.resolve import json_type, pick_value
+from freshsales_mapper.engine.errors import RudderError
+from freshsales_mapper.engine.jsnumber import js_json_value
+from freshsales_mapper.engine.resolve import build_payload, construct_payload, json_type, pick_value
 from freshsales_mapper.engine.resolvers import ReplayResolver
 from freshsales_mapper.engine.tables import load_tables
 from freshsales_mapper.engine.transform import transform_event
@@ -118,3 +120,19 @@ def test_the_recorded_pick_decides_as_the_bare_one(message):
         assert (recorded.value, recorded.winner) == (bare.value, bare.winner) or (
             recorded.value != recorded.value and bare.value != bare.value)  # NaN is never equal to itself
         assert len(recorded.found) == len(spec.paths) == len(recorded.outcomes)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(messages)
+def test_the_trace_free_payload_is_the_traced_one(message):
+    """build_payload (trace off) decides every field, coercion, flattening and required error as the traced pass."""
+    tables = load_tables()
+    for specs in (tables.identify, tables.group, tables.sales_activity, tables.lifecycle_stage):
+        outcomes = []
+        for build in (lambda: construct_payload(MessageReader(message), specs, []),
+                      lambda: build_payload(MessageReader(message), specs)):
+            try:
+                outcomes.append(json.dumps(js_json_value(build()), sort_keys=True))
+            except RudderError as err:
+                outcomes.append(str(err))
+        assert outcomes[0] == outcomes[1]
