@@ -16,10 +16,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from test_properties import messages
 
-from freshsales_mapper.engine.jsvalue import MessageReader, type_name
-from freshsales_mapper.engine.plan import FieldTrace, TransformResult
 from freshsales_mapper.engine.errors import RudderError
 from freshsales_mapper.engine.jsnumber import js_json_value
+from freshsales_mapper.engine.jsvalue import MessageReader, type_name
+from freshsales_mapper.engine.plan import FieldTrace, TransformResult
 from freshsales_mapper.engine.resolve import build_payload, construct_payload, json_type, pick_value
 from freshsales_mapper.engine.resolvers import ReplayResolver
 from freshsales_mapper.engine.tables import load_tables
@@ -129,10 +129,10 @@ def test_the_trace_free_payload_is_the_traced_one(message):
     tables = load_tables()
     for specs in (tables.identify, tables.group, tables.sales_activity, tables.lifecycle_stage):
         outcomes = []
-        for build in (lambda: construct_payload(MessageReader(message), specs, []),
-                      lambda: build_payload(MessageReader(message), specs)):
+        for build in (lambda s: construct_payload(MessageReader(message), s, []),
+                      lambda s: build_payload(MessageReader(message), s)):
             try:
-                outcomes.append(json.dumps(js_json_value(build()), sort_keys=True))
+                outcomes.append(json.dumps(js_json_value(build(specs)), sort_keys=True))
             except RudderError as err:
                 outcomes.append(str(err))
         assert outcomes[0] == outcomes[1]
