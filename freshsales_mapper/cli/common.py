@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import sys
@@ -77,8 +76,8 @@ def read_entries(args: argparse.Namespace) -> list[EventInput | InputError]:
             print(f"{source}: {exc}", file=sys.stderr)
             return [InputError(_NO_SETTINGS, None, None, None, entry.location)
                     if isinstance(entry, EventInput) and entry.bare else entry for entry in entries]
-        entries = [dataclasses.replace(e, destination=settings) if isinstance(e, EventInput) and e.bare else e
-                   for e in entries]
+        for item in bare:  # in place: a copy of every item would double the peak memory of a large input
+            item.destination = settings
     return entries
 
 
