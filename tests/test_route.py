@@ -10,11 +10,13 @@ import copy
 import json
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from test_properties import messages
 
 from freshsales_mapper.engine.jspath import JsFunction, get_value, has_values, unset_value
 from freshsales_mapper.engine.jsvalue import UNDEFINED
 from freshsales_mapper.engine.resolvers import OfflineResolver
-from freshsales_mapper.engine.route import RouteStep, parse_template, route_item
+from freshsales_mapper.engine.route import RouteStep, full_route, parse_template, route_item
 from freshsales_mapper.engine.transform import transform_event
 from freshsales_mapper.engine.views import processor_items
 
@@ -257,3 +259,15 @@ def test_a_template_may_read_and_remove_another_setting():
 def test_a_template_that_takes_the_whole_destination_away_crashes():
     _, [item] = run(IDENTIFY, destination(apiKey='{{ destination || "d" }}'))
     assert (item["statusCode"], item["error"]) == (500, "Cannot set properties of undefined (setting 'Config')")
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(messages)
+def test_the_shortcut_for_settings_without_templates_is_the_full_route(message):
+    """Settings without {{ }} and a non-RETL event skip the clone and fill: what comes out is the same."""
+    dest = {"ID": "d1", "Config": {"apiKey": "k-123", "domain": "acme.myfreshworks.com",
+                                   "rudderEventsToFreshsalesEvents": [{"from": "Demo", "to": "sales_activity"}]}}
+    for item in (message, {**message, "channel": "sources"} if isinstance(message, dict) else message):
+        short, full = route_item(copy.deepcopy(item), dest, {"jobId": 1}), full_route(copy.deepcopy(item), dest, {"jobId": 1})
+        assert (short.message, short.destination, short.notes, short.error) == (
+            full.message, full.destination, full.notes, full.error)

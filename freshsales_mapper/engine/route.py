@@ -87,6 +87,11 @@ def route_item(message: Any, destination: Any, metadata: Any = UNDEFINED) -> Rou
     """
     if type(message) is dict and type(destination) is dict and _nothing_to_route(message, destination):
         return RoutedItem(dict(message), destination)  # what the full route would build, without the copying
+    return full_route(message, destination, metadata)
+
+
+def full_route(message: Any, destination: Any, metadata: Any = UNDEFINED) -> RoutedItem:
+    """``route_item`` without its shortcut: every step, even when nothing can change."""
     notes: list[RouteNote] = []
     message = _spread_message(message, notes)
     try:
