@@ -28,6 +28,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+# First: from here on, Ctrl-C in the command line ends with one line, not a traceback (see the module).
+from freshsales_mapper import interrupt as _interrupt  # noqa: F401
 from freshsales_mapper.api import (
     destination,
     live_lookups,

@@ -324,7 +324,7 @@ def test_cli_prints_the_url_with_the_key_masked(monkeypatch, capsys):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(emulator_module.time, "sleep", interrupt)
-    assert emulator_module.run(args) == 0
+    assert emulator_module.run(args) == 130
     out = capsys.readouterr().out
     assert "http://127.0.0.1:" in out and "****9876" in out
     assert "cli-secret-key-9876" not in out

@@ -11,6 +11,7 @@ from freshsales_mapper.emulator.faults import Faults
 from freshsales_mapper.emulator.server import EmulatorServer
 from freshsales_mapper.emulator.transport import BODY_TIMEOUT, HEADER_TIMEOUT, MAX_BODY_BYTES
 from freshsales_mapper.engine.secret import mask_key
+from freshsales_mapper.interrupt import EXIT_INTERRUPTED, MESSAGE
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -61,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         while True:
             time.sleep(3600)
-    except KeyboardInterrupt:
-        return 0
+    except KeyboardInterrupt:  # the way to stop it: one line and 130, as for every command
+        print(f"{MESSAGE}; the emulator stopped", file=sys.stderr, flush=True)
+        return EXIT_INTERRUPTED
     finally:
         server.stop()

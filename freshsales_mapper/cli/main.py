@@ -10,6 +10,7 @@ import sys
 from freshsales_mapper import __version__
 from freshsales_mapper.cli.common import EXIT_BAD_INPUT, EXIT_OK, InputProblem
 from freshsales_mapper.engine.tables import UPSTREAM_COMMIT
+from freshsales_mapper.interrupt import EXIT_INTERRUPTED, MESSAGE
 
 # Each subcommand lives in its own module, imported only when chosen (the HTTP stack is slow to import).
 COMMANDS = {
@@ -30,6 +31,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     except BrokenPipeError:  # `... | head` closed the pipe: not an error worth a traceback
         return EXIT_OK
+    except KeyboardInterrupt:
+        print(MESSAGE, file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 def program_name() -> str:
