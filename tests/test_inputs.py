@@ -480,3 +480,14 @@ def test_sample_readme_lists_exactly_the_sample_files():
     readme = (SAMPLES / "README.md").read_text("utf-8")
     listed = {line.split("`")[1] for line in readme.splitlines() if line.startswith("| `")}
     assert listed == {p.name for p in SAMPLE_FILES}
+
+
+def test_ndjson_lines_that_start_with_a_bom_are_read_as_concatenated_files_have_them():
+    first = '\ufeff{"type": "identify", "traits": {"email": "a@example.com"}}'
+    second = '\ufeff{"type": "identify", "traits": {"email": "b@example.com"}}'
+    for text in (first + "\n" + second + "\n", first + "\n" + second + "\n" + second):
+        parsed = parse_events_text(text, "cat.ndjson")
+        assert parsed.errors == [] and parsed.format == "ndjson"
+        assert [item.message["traits"]["email"] for item in parsed.items][:2] == ["a@example.com", "b@example.com"]
+    bad = parse_events_text(first + "\n\ufeff{nope\n", "cat.ndjson")
+    assert [e.location for e in bad.errors] == ["line 2, column 2"]  # the BOM is not counted, as on line 1

@@ -74,8 +74,8 @@ def iter_ndjson_lines(lines: Iterable[str], first_line: int = 1) -> Iterator[Eve
     """
     counter = itertools.count()
     for number, line in enumerate(lines, first_line):
-        if number == first_line:
-            line = line.removeprefix(BOM)
+        # Any line, not only the first: files concatenated with `cat` keep each one's BOM at a line start.
+        line = line.removeprefix(BOM)
         if line and not line.isspace():
             yield from _line_entries(number, line, counter)
 
@@ -95,7 +95,7 @@ _LENIENT_DECODER = json.JSONDecoder(parse_int=lambda literal: 0)
 
 def _parses_alone(line: str) -> bool:
     try:
-        _LENIENT_DECODER.decode(line)
+        _LENIENT_DECODER.decode(line.removeprefix(BOM))
     except (ValueError, RecursionError):
         return False
     return True
