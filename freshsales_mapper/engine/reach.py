@@ -12,7 +12,7 @@ import contextlib
 
 from freshsales_mapper.engine.errors import RudderError
 from freshsales_mapper.engine.event_run import EventRun
-from freshsales_mapper.engine.jsvalue import truthy
+from freshsales_mapper.engine.jsvalue import JsTypeError, truthy
 from freshsales_mapper.engine.plan import FieldTrace, TransformResult
 from freshsales_mapper.engine.resolve import construct_payload
 from freshsales_mapper.engine.vocabulary import FieldStatus
@@ -40,15 +40,23 @@ def trace_past_error(run: EventRun) -> None:
             for spec in getattr(run.tables, table):
                 if (section, spec.dest) in done:
                     continue
-                if how == VALUE:
-                    run.value(spec, section)
-                    trace = result.fields[-1]
-                else:
-                    traces: list[FieldTrace] = []
-                    with contextlib.suppress(RudderError):  # a required field without a value: its trace says so
-                        construct_payload(run.reader, (spec,), traces)
-                    trace = traces[0]
-                    trace.section = section
+                try:
+                    if how == VALUE:
+                        run.value(spec, section)
+                        trace = result.fields[-1]
+                    else:
+                        traces: list[FieldTrace] = []
+                        with contextlib.suppress(RudderError):  # a required field without a value: its trace says so
+                            construct_payload(run.reader, (spec,), traces)
+                        trace = traces[0]
+                        trace.section = section
+                        result.fields.append(trace)
+                except JsTypeError as exc:
+                    # A value JavaScript cannot convert (an object with its own toString key): RudderStack
+                    # would have thrown here, had it got this far. Said on the field, never raised.
+                    trace = FieldTrace(spec.dest, spec.label if spec.label is not None else ", ".join(spec.paths),
+                                       [], None, section=section,
+                                       warnings=[f"RudderStack would fail here too, with a TypeError: {exc}"])
                     result.fields.append(trace)
                 trace.not_reached = note
     result.error.also_missing = also_missing(result)
