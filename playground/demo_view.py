@@ -18,6 +18,7 @@ from freshsales_mapper.engine.flow import flow_dot
 from freshsales_mapper.engine.plan import TransformResult
 from freshsales_mapper.engine.records import CardState, RecordCard, RecordKind, record_cards
 
+from .display import printable
 from .story import Story
 
 CURRENT_JOB = "_current_send_job"  # the send shown on this run (set by send_panel), for the cards after a send
@@ -43,7 +44,8 @@ def cards_html(cards: Sequence[RecordCard], *, compact: bool = False) -> str:
             f'<span class="fm-card-state">{html.escape(state)}</span>'
             f'{" · " + html.escape(card.action) if card.action else ""}</div>'
             f'<div class="fm-card-name">{html.escape(card.name)}</div>{rows}</div>')
-    return f'<div class="fm-cards{" fm-compact" if compact else ""}">{"".join(blocks)}</div>'
+    # printable: a lone surrogate from an event (valid in JavaScript, not in UTF-8) shows as its escape.
+    return printable(f'<div class="fm-cards{" fm-compact" if compact else ""}">{"".join(blocks)}</div>')
 
 
 def render_cards(cards: Sequence[RecordCard], result: TransformResult) -> None:
@@ -65,7 +67,7 @@ def render_cards(cards: Sequence[RecordCard], result: TransformResult) -> None:
 def render_flow(result: TransformResult, cards: Sequence[RecordCard], event: str,
                 sent: Sequence[Mapping[str, Any]] | None = None, *, large: bool = False) -> None:
     dot = flow_dot(result, cards, event, sent, large=large)
-    st.graphviz_chart(dot, width="content")
+    st.graphviz_chart(printable(dot), width="content")
     st.caption("Event → RudderStack → each request (dashed: lookups RudderStack makes while transforming; "
                "WRITES: they change Freshsales) → the records. A failed step is red with its reason.")
 
