@@ -127,3 +127,20 @@ def test_explain_tells_what_the_route_did_with_the_picked_key_masked():
     done = subprocess.run([sys.executable, "-m", "freshsales_mapper", "transform", "--view", "explain", "--table"],
                           input=json.dumps(body), capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert "what RudderStack's route did first" in done.stdout and "user-secret-4321" not in done.stdout
+
+
+def test_one_event_with_a_bad_template_filled_domain_fails_alone_and_the_others_are_sent(emulator, tmp_path):
+    from tests.test_send_e2e import outcome_lines, run_send, write_events
+
+    server = emulator(api_key="cli-test-key-123456")
+    events = [{"type": "identify", "traits": {"email": f"t{i}@example.com"},
+               "context": {"fsDomain": "acme.myfreshworks.com"}} for i in range(4)]
+    events[2]["context"]["fsDomain"] = "acme.myfreshwork.com"  # a typo in one event's own domain
+    path = write_events(tmp_path / "e.ndjson", *events)
+    done = run_send("--domain", '{{ event.context.fsDomain || "acme.myfreshworks.com" }}', "--base-url",
+                    server.base_url, path)
+    outcomes = outcome_lines(done.stdout)
+    assert done.returncode == 1, done.stderr
+    assert [o["status"] for o in outcomes] == ["delivered", "delivered", "failed", "delivered"]
+    assert "acme.myfreshwork.com" in outcomes[2]["reason"] and "Traceback" not in done.stderr
+    assert len(server.contacts()) == 3

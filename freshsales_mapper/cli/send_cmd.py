@@ -10,9 +10,11 @@ import sys
 from typing import Any
 
 from freshsales_mapper.cli import common as cli
+from freshsales_mapper.engine.route import holds_template
 from freshsales_mapper.inputs import EventInput
 from freshsales_mapper.sending import DomainError, FreshsalesClient
 from freshsales_mapper.sending.journal import JournalError, JournalWriteError
+from freshsales_mapper.sending.resume import destination_config
 from freshsales_mapper.sending.sender import (
     BatchSender,
     EventOutcome,
@@ -147,11 +149,16 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _check_destinations(items: list[EventInput], options: dict[str, Any]) -> None:
-    """Refuse the whole batch (exit 2) before sending anything if any destination cannot be used."""
+    """Refuse the whole batch (exit 2) before sending anything if the settings given here cannot be used.
+
+    Only --domain and --api-key as written: they apply to every bare message, so a mistake there is a
+    usage error. A processor item's own destination, and settings filled from each event by a template,
+    are the event's own: a bad one fails that event alone, with its reason, and the others are sent.
+    """
     checked: set[tuple[str, str]] = set()
     for item in items:
-        if item.processor and not isinstance(item.destination, dict):
-            continue  # RudderStack rejects such an item itself: the sender reports it, the rest are sent
+        if item.processor or holds_template(destination_config(item.destination)):
+            continue
         try:
             domain, api_key = destination_settings(routed_destination(item))
             slot = (domain, hashlib.sha256(api_key.encode()).hexdigest())

@@ -105,7 +105,7 @@ def full_route(message: Any, destination: Any, metadata: Any = UNDEFINED) -> Rou
         item["metadata"] = metadata
     item["request"] = {"query": {}}  # DestinationPreTransformationService.preProcess
     if isinstance(destination, dict) and destination.get("hasDynamicConfig", UNDEFINED) is False:
-        if _holds_template(destination.get("Config")):
+        if holds_template(destination.get("Config")):
             notes.append(RouteNote(RouteStep.TEMPLATES_SKIPPED, "hasDynamicConfig is false, so RudderStack does "
                                    "not fill the {{ ... }} templates in the settings: they are used as written."))
         return RoutedItem(message, destination, notes)
@@ -139,7 +139,7 @@ def _nothing_to_route(message: dict, destination: dict) -> bool:
     channel = message.get("channel")
     config = destination.get("Config")
     return not (type(channel) is str and channel == RETL_CHANNEL) and type(config) is dict \
-        and not _holds_template(config)
+        and not holds_template(config)
 
 
 # --- 1. handleTimestampInEvents ------------------------------------------------------------------
@@ -214,7 +214,7 @@ def _clone(value: Any, owned: set[int]) -> Any:
     return root
 
 
-def _holds_template(value: Any) -> bool:
+def holds_template(value: Any) -> bool:
     pending = [value]
     while pending:
         item = pending.pop()
