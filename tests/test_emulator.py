@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import requests
@@ -12,6 +15,8 @@ import requests
 from freshsales_mapper.cli import emulator_cmd as emulator_module
 from freshsales_mapper.emulator.server import EmulatorServer
 from tests.conftest import EMULATOR_KEY
+
+ROOT = Path(__file__).resolve().parents[1]
 
 API = "/crm/sales/api"
 PHONE_TYPE_ID = 70000646201  # the "Phone" sales activity type of the acme recordings
@@ -328,3 +333,35 @@ def test_cli_prints_the_url_with_the_key_masked(monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "http://127.0.0.1:" in out and "****9876" in out
     assert "cli-secret-key-9876" not in out
+
+
+def test_an_unwritable_state_file_is_refused_at_start_with_exit_2(tmp_path):
+    missing = tmp_path / "nonexistent" / "dir" / "state.json"
+    with pytest.raises(ValueError, match="cannot write the state file"):
+        EmulatorServer(state_file=missing)
+    done = subprocess.run([sys.executable, "-m", "freshsales_mapper", "emulator", "--port", "0", "--state",
+                           str(missing)], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "cannot write the state file" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_save_that_fails_leaves_the_state_as_it_was(tmp_path):
+    folder = tmp_path / "state"
+    folder.mkdir()
+    state = folder / "state.json"
+    server = EmulatorServer(api_key="k", state_file=state).start()
+    try:
+        ok = requests.post(f"{server.base_url}/crm/sales/api/contacts/upsert", timeout=10,
+                           headers={"Authorization": "Token token=k"},
+                           json={"unique_identifier": {"emails": "kept@example.com"},
+                                 "contact": {"emails": "kept@example.com"}})
+        assert ok.status_code == 200
+        state.unlink()
+        folder.rmdir()  # the folder goes away (a permission would not stop root): no file can be written there
+        refused = requests.post(f"{server.base_url}/crm/sales/api/contacts/upsert", timeout=10,
+                                headers={"Authorization": "Token token=k"},
+                                json={"unique_identifier": {"emails": "lost@example.com"},
+                                      "contact": {"emails": "lost@example.com"}})
+        assert refused.status_code == 500 and "nothing was stored" in refused.text
+        assert [c["email"] for c in server.contacts()] == ["kept@example.com"]
+    finally:
+        server.stop()

@@ -17,7 +17,6 @@ import logging
 import math
 import os
 import re
-import tempfile
 import threading
 import time
 from collections import deque
@@ -28,6 +27,7 @@ from urllib.parse import parse_qs, urlsplit
 from freshsales_mapper.emulator import seed as seed
 from freshsales_mapper.emulator.faults import Fault, FaultDice, Faults
 from freshsales_mapper.emulator.state import ApiError, EmulatorState, error_body
+from freshsales_mapper.emulator.state_file import check_writable, save_atomically
 from freshsales_mapper.emulator.transport import (
     BODY_TIMEOUT,
     HEADER_TIMEOUT,
@@ -164,6 +164,8 @@ class EmulatorServer:
                     self.state.load_json(json.load(handle))
             except (ValueError, KeyError, TypeError) as exc:
                 raise ValueError(f"{self.state_file} is not an emulator state file ({exc!r})") from None
+        if self.state_file:
+            check_writable(self.state_file)
         self._httpd: HttpServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -321,27 +323,26 @@ class EmulatorServer:
             if fault == Fault.THROTTLE:
                 return Answer(429, error_body(429, "Too many requests"),
                               {"Retry-After": str(self.faults.retry_after)})
+            saving = method == "POST" and self.state_file
+            before = copy.deepcopy(self.state.to_json()) if saving else None
             try:
                 result = handler(self.state, match, parse_qs(url.query), body)
             except ApiError as exc:
                 return Answer(exc.status, error_body(exc.status, *exc.messages), {})
-            if method == "POST" and self.state_file:
-                self._save()
+            if saving:
+                try:
+                    save_atomically(self.state_file, self.state.to_json())
+                except OSError as exc:
+                    # Memory and file must agree: a record the file does not hold would vanish on restart
+                    # although the client was told nothing was stored. So the change is undone.
+                    self.state = EmulatorState()
+                    self.state.load_json(before)
+                    logger.error("emulator: cannot save the state file %s: %s", self.state_file, exc.strerror)
+                    return Answer(500, error_body(500, "The emulator could not save its state file; nothing "
+                                                       "was stored"), {})
             if "sales_activity" in result and method == "POST" and self._dice.after_activity():
                 return Answer(500, error_body(500, "Internal server error"), {})  # stored, but the client never knows
         return Answer(200, result, {})
-
-    def _save(self) -> None:
-        """Write to a temporary file and rename it, so a crash never leaves half a state file."""
-        folder = os.path.dirname(os.path.abspath(self.state_file))
-        handle, temporary = tempfile.mkstemp(prefix=".emulator-", suffix=".json", dir=folder)
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as out:
-                json.dump(self.state.to_json(), out)
-            os.replace(temporary, self.state_file)
-        except BaseException:
-            os.unlink(temporary)
-            raise
 
 
 def _decoded_body(raw: bytes) -> tuple[Any, str | None]:
