@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+import zlib
 
 import pytest
 import requests
@@ -18,6 +19,7 @@ from tests.hostile import (
     never_answer,
     redirect_to,
     reset_mid_body,
+    response_head,
     trickle,
 )
 from tests.test_client import activity_create, contact_upsert, make_client, plan_request
@@ -261,3 +263,40 @@ def test_chunked_and_gzip_bodies_are_read_whole():
         with hostile_server(behaviour) as server:
             reply = make_client(server.base_url).execute(plan_request("GET", "/lists"))
         assert (reply.status, reply.body) == (200, json.loads(body)), behaviour.__name__
+
+
+# ---- answers with no size limit: a huge body, a gzip bomb (issue 19 item 6; scaled down) -------------------
+
+def gzip_bomb(inflated: int) -> bytes:
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)  # 31: the gzip container
+    block = b"\0" * (1 << 20)
+    data = b"".join(compressor.compress(block) for _ in range(inflated >> 20))
+    return data + compressor.flush()
+
+
+@pytest.mark.parametrize("plan, outcome", [(lambda: contact_upsert("bomb@example.com"), "failed"),
+                                           (lambda: activity_create(5), "unknown")])
+def test_a_gzip_bomb_is_cut_off_at_the_reply_cap(plan, outcome):
+    bomb = gzip_bomb(64 << 20)  # 64 MB inflated from about 64 KB; the client's cap here is 1 MB
+    assert len(bomb) < 200_000
+
+    def send_bomb(conn, _request, _number, _server):
+        conn.sendall(response_head(200, len(bomb), "Content-Encoding: gzip\r\n") + bomb)
+
+    with hostile_server(send_bomb) as server:
+        reply = make_client(server.base_url, max_reply_bytes=1 << 20).execute(plan())
+    assert (reply.network_error, reply.outcome, reply.ok, reply.retryable) == ("too_large", outcome, False, False)
+    assert "reply too large" in reply.message and len(server.seen) == 1
+    if outcome == "unknown":
+        assert "may have been created" in reply.message
+
+
+def test_a_plain_answer_over_the_cap_is_not_read_whole():
+    big = json.dumps({"contact": {"id": 1, "notes": "x" * (3 << 20)}}).encode()
+
+    def send_big(conn, _request, _number, _server):
+        conn.sendall(response_head(200, len(big)) + big)
+
+    with hostile_server(send_big) as server:
+        reply = make_client(server.base_url, max_reply_bytes=1 << 20).execute(contact_upsert("big@example.com"))
+    assert reply.network_error == "too_large" and reply.body is None and reply.status == 200

@@ -33,6 +33,15 @@ __all__ = ["ClientReply", "DomainError", "FreshsalesClient", "normalize_domain",
 logger = logging.getLogger(__name__)
 
 _BODY_READ = 65536
+MAX_REPLY_BYTES = 10 * 1024 * 1024
+
+
+class ReplyTooLarge(Exception):
+    """The answer went past ``max_reply_bytes``; reading stopped there."""
+
+    def __init__(self, status: int):
+        super().__init__(status)
+        self.status = status
 _TRANSPORT_ERRORS = (requests.RequestException, urllib3.exceptions.HTTPError, retry.DeadlineExceeded, OSError)
 
 
@@ -61,6 +70,9 @@ class FreshsalesClient:
     :param session: a :class:`requests.Session` to send through: its mounted adapters, hooks, cookies
         and proxy/TLS settings are all used. The caller keeps ownership (``close`` does not close it).
     :param limiter: a :class:`RateLimiter` to share between clients (replaces the two budgets above).
+    :param max_reply_bytes: the largest answer read, after decompression (default 10 MB; Freshsales'
+        answers are a few KB). A larger one, or a gzip bomb, is cut off there: the reply says "reply too
+        large", and a sales activity's outcome is unknown (it may have been created).
     """
 
     def __init__(self, domain: str, api_key: str, *, base_url: str | None = None,
@@ -68,8 +80,9 @@ class FreshsalesClient:
                  max_retries: int = 3, backoff_factor: float = 0.5, max_retry_wait: float = 30.0,
                  rate_limit_per_minute: int | None = 400, rate_limit_per_hour: int | None = 1000,
                  on_progress: Callable[[str], None] | None = None, session: requests.Session | None = None,
-                 limiter: RateLimiter | None = None):
+                 limiter: RateLimiter | None = None, max_reply_bytes: int = MAX_REPLY_BYTES):
         self.domain = normalize_domain(domain)
+        self.max_reply_bytes = max_reply_bytes
         self._local = bool(base_url)
         self.base_url = loopback_base_url(base_url) if base_url else f"https://{self.domain}"
         self._auth = TokenAuth(api_key)
@@ -144,6 +157,10 @@ class FreshsalesClient:
             budget.start()
             try:
                 response, content = self._attempt(prepared, settings, budget)
+            except ReplyTooLarge as exc:
+                budget.stop()
+                reply = self._too_large(exc.status, label, idempotent, attempts, started)
+                break
             except _TRANSPORT_ERRORS as exc:
                 budget.stop()
                 kind = "deadline" if isinstance(exc, retry.DeadlineExceeded) else network_error_kind(exc)
@@ -176,8 +193,13 @@ class FreshsalesClient:
                                       allow_redirects=False, **settings)
         try:
             chunks = []
-            # read1 returns what one socket read brings, so a server trickling bytes is noticed between reads.
+            size = 0
+            # read1 returns what one socket read brings, so a server trickling bytes is noticed between reads;
+            # urllib3 decompresses at most what is asked for, so a gzip bomb is stopped at the cap as well.
             while chunk := response.raw.read1(_BODY_READ, decode_content=True):
+                size += len(chunk)
+                if size > self.max_reply_bytes:
+                    raise ReplyTooLarge(response.status_code)
                 chunks.append(chunk)
                 if budget.expired:
                     raise retry.DeadlineExceeded()
@@ -279,6 +301,18 @@ class FreshsalesClient:
         if attempts > 1:
             message += f" (after {attempts} attempts)"
         return ClientReply(status, body, False, outcome, message, retryable, attempts, elapsed)
+
+    def _too_large(self, status: int, label: str, idempotent: bool, attempts: int, started: float) -> ClientReply:
+        message = (f"{label}: reply too large: Freshsales' answer (HTTP {status}) is over {self.max_reply_bytes} "
+                   "bytes, so it was not read")
+        if idempotent:
+            outcome = SendOutcome.FAILED
+        else:
+            outcome = SendOutcome.UNKNOWN
+            message += "; the sales activity may have been created: check Freshsales before sending it again"
+        elapsed = (time.perf_counter() - started) * 1000
+        return ClientReply(status, None, False, outcome, self._masker.text(message), False, attempts, elapsed,
+                           "too_large")
 
     def _network_failure(self, kind: str, label: str, idempotent: bool, attempts: int,
                          started: float) -> ClientReply:

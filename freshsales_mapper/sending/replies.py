@@ -21,7 +21,8 @@ class ClientReply:
     (it was sent but no answer came back, so it may or may not have taken effect).
     ``retryable``: sending it again is both safe (no duplicate) and possibly useful.
     ``network_error``: "", "refused", "proxy" (the proxy refused the tunnel), "unresolved", "connect_timeout", "read_timeout", "dropped" (the
-    connection broke, e.g. reset mid-body) or "deadline" (the request's total deadline passed).
+    connection broke, e.g. reset mid-body), "deadline" (the request's total deadline passed) or "too_large"
+    (the answer was over the client's ``max_reply_bytes``).
     ``wait_requested``: seconds Freshsales asked to wait (Retry-After) when that was longer than the
     client waits; the request was not retried.
     """
