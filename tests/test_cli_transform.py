@@ -1,6 +1,7 @@
 """`python -m freshsales_mapper transform`, run as a user runs it."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -94,3 +95,15 @@ def test_help_documents_the_command(command):
     proc = subprocess.run([sys.executable, "-m", "freshsales_mapper", *command], capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 0
     assert "transform" in proc.stdout
+
+
+@pytest.mark.parametrize("command", [["transform"], ["send", "--dry-run"]])
+def test_input_with_no_end_stops_at_the_cap_with_exit_2(command):
+    env = {**os.environ, "FRESHSALES_API_KEY": "cap-test-key-123456",
+           "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    done = subprocess.run([sys.executable, "-m", "freshsales_mapper", *command, "--domain", "acme.myfreshworks.com",
+                           "--max-input-bytes", str(8 << 20), "/dev/zero"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert "larger than 8388608 bytes" in done.stderr and "no end" in done.stderr and "Traceback" not in done.stderr
+    assert done.stdout == ""

@@ -13,6 +13,9 @@ import orjson
 from freshsales_mapper.inputs import EventInput, InputError, decode_utf8, parse_events_text
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+# About 1.5 million events; every event is held parsed in memory (about 0.35 KB each beyond its text).
+MAX_INPUT_BYTES = 1 << 30
+_READ_CHUNK = 1 << 22
 API_KEY_ENV = "FRESHSALES_API_KEY"
 
 
@@ -27,6 +30,10 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--domain", help="Freshsales domain for bare messages, e.g. acme.myfreshworks.com")
     parser.add_argument("--api-key", help=f"API key for bare messages (or set {API_KEY_ENV}, which keeps it "
                                           "out of shell history)")
+    parser.add_argument("--max-input-bytes", type=int, default=MAX_INPUT_BYTES, metavar="N",
+                        help=f"read at most N bytes of input (default {MAX_INPUT_BYTES >> 20} MiB); past that the "
+                             "command stops with exit 2, so an input with no end (/dev/zero, a stream that never "
+                             "closes its pipe with data) cannot exhaust memory")
     parser.add_argument("--event-map", action="append", default=[], metavar="FROM=TO",
                         help="rudderEventsToFreshsalesEvents entry for bare messages (repeatable), "
                              "e.g. 'Demo Booked=sales_activity'")
@@ -50,14 +57,19 @@ def read_entries(args: argparse.Namespace) -> list[EventInput | InputError]:
     processor items keep their own destination whatever it holds.
     """
     source = "stdin" if args.input == "-" else args.input
+    limit = getattr(args, "max_input_bytes", MAX_INPUT_BYTES)
+    if limit <= 0:
+        raise InputProblem("--max-input-bytes must be more than 0")
     try:
         if args.input == "-":
-            data = sys.stdin.buffer.read()
+            data = _read_capped(sys.stdin.buffer, limit, source)
         else:
             with open(args.input, "rb") as handle:
-                data = handle.read()
+                data = _read_capped(handle, limit, source)
     except OSError as exc:
         raise InputProblem(f"cannot read {source}: {exc.strerror}") from None
+    except MemoryError:
+        raise InputProblem(f"{source} does not fit in memory; split it into smaller files") from None
     text = decode_utf8(data)  # the parser points at each byte that is not UTF-8 and reads the rest
     del data
     parsed = parse_events_text(text, source)
@@ -79,6 +91,19 @@ def read_entries(args: argparse.Namespace) -> list[EventInput | InputError]:
         for item in bare:  # in place: a copy of every item would double the peak memory of a large input
             item.destination = settings
     return entries
+
+
+def _read_capped(handle: Any, limit: int, source: str) -> bytes:
+    """The whole input, or InputProblem once it passes ``limit`` bytes (it may have no end at all)."""
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := handle.read(min(_READ_CHUNK, limit + 1 - size)):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            raise InputProblem(f"{source} is larger than {limit} bytes (--max-input-bytes), or has no end; "
+                               "split it into smaller files, or raise --max-input-bytes")
+    return b"".join(chunks)
 
 
 _NO_SETTINGS = "a bare message (no destination settings): give --domain and --api-key, or wrap it as {message, destination}"
