@@ -365,3 +365,30 @@ def test_a_save_that_fails_leaves_the_state_as_it_was(tmp_path):
         assert [c["email"] for c in server.contacts()] == ["kept@example.com"]
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--port", "70000"], "the port must be a whole number from 0 to 65535"),
+    (["--port", "-1"], "the port must be a whole number from 0 to 65535"),
+    (["--host", ""], "the host must be an address to listen on"),
+    (["--rate-limit-per-minute", "-5"], "rate_limit_per_minute must be a whole number of at least 1"),
+    (["--rate-limit-per-hour", "0"], "rate_limit_per_hour must be a whole number of at least 1"),
+    (["--latency-ms", "inf"], "latency_ms must be between"),
+    (["--latency-ms", "-3"], "latency_ms must be between"),
+])
+def test_emulator_arguments_it_cannot_use_are_exit_2_with_what_is_wrong(args, words):
+    done = subprocess.run([sys.executable, "-m", "freshsales_mapper", "emulator", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and words in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_requests_with_a_wrong_key_do_not_use_up_the_accounts_rate_budget(emulator):
+    server = emulator(rate_limit_per_minute=3)
+    url = f"{server.base_url}/crm/sales/api/contacts/1"
+    wrong = [requests.get(url, headers={"Authorization": "Token token=guess"}, timeout=10).status_code
+             for _ in range(10)]
+    assert wrong == [401] * 10
+    right = [requests.get(url, headers={"Authorization": f"Token token={EMULATOR_KEY}"}, timeout=10).status_code
+             for _ in range(4)]
+    assert 429 not in right[:3] and right[3] == 429

@@ -138,6 +138,16 @@ class EmulatorServer:
                  faults: Faults | None = None):
         if not api_key:
             raise ValueError("the emulator needs an API key to check requests against")
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+            raise ValueError(f"the port must be a whole number from 0 to 65535 (0 picks a free one), got {port!r}")
+        if not isinstance(host, str) or not host.strip():
+            # "" would bind every interface: a local emulator is reachable from elsewhere only when asked by name
+            raise ValueError('the host must be an address to listen on, e.g. 127.0.0.1 (or 0.0.0.0 for every '
+                             'interface, on purpose)')
+        for name, limit in (("rate_limit_per_minute", rate_limit_per_minute),
+                            ("rate_limit_per_hour", rate_limit_per_hour)):
+            if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+                raise ValueError(f"{name} must be a whole number of at least 1 (or None for no limit), got {limit!r}")
         if not 0.0 <= fail_rate <= 1.0:
             raise ValueError(f"fail_rate must be between 0 and 1, got {fail_rate}")
         self._dice = FaultDice(faults or Faults(fail_rate=fail_rate, latency_ms=latency_ms), seed)
@@ -287,11 +297,14 @@ class EmulatorServer:
         latency_ms = self.latency_ms
         if latency_ms and self._stopping.wait(latency_ms / 1000):
             return Answer(503, error_body(503, "The emulator is shutting down"), {})
-        wait = self._limiter.try_acquire()
-        if wait > 0:
+        expected = b"Token token=" + self._key
+        if not hmac.compare_digest((authorization or "").encode("utf-8", "replace"), expected):
+            # Before the budget: requests with a wrong key are nobody's, so they cannot use up the account's.
+            answer = Answer(401, {"login": "failed", "message": "Incorrect or expired API key"}, {})
+        elif (wait := self._limiter.try_acquire()) > 0:
             answer = Answer(429, error_body(429, "Too many requests"), {"Retry-After": str(math.ceil(wait))})
         else:
-            answer = self._answer(method, target, authorization, raw_body)
+            answer = self._answer(method, target, raw_body)
         if self._limiter.enabled:
             limit, remaining, reset = self._limiter.status()
             answer.headers.update({"X-RateLimit-Limit": str(limit), "X-RateLimit-Remaining": str(remaining),
@@ -300,10 +313,7 @@ class EmulatorServer:
             self._log.append(LoggedRequest(method, target, answer.status))
         return answer
 
-    def _answer(self, method: str, target: str, authorization: str | None, raw_body: bytes) -> Answer:
-        expected = b"Token token=" + self._key
-        if not hmac.compare_digest((authorization or "").encode("utf-8", "replace"), expected):
-            return Answer(401, {"login": "failed", "message": "Incorrect or expired API key"}, {})
+    def _answer(self, method: str, target: str, raw_body: bytes) -> Answer:
         url = urlsplit(target)
         route = next(((match, handler) for verb, pattern, handler in ROUTES
                       if verb == method and (match := pattern.fullmatch(url.path.rstrip("/")))), None)
