@@ -107,3 +107,43 @@ def test_input_with_no_end_stops_at_the_cap_with_exit_2(command):
     assert done.returncode == 2, done.stderr
     assert "larger than 8388608 bytes" in done.stderr and "no end" in done.stderr and "Traceback" not in done.stderr
     assert done.stdout == ""
+
+
+def _run(*args, stdin="", preexec=None):
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    return subprocess.run([sys.executable, "-m", "freshsales_mapper", "transform", "--domain", "acme.myfreshworks.com",
+                           "--api-key", "k-123456789012", *map(str, args)], cwd=ROOT, env=env, input=stdin,
+                          capture_output=True, text=True, timeout=120, preexec_fn=preexec)
+
+
+@pytest.mark.parametrize("content, words", [
+    (b"\xff\xfe[]", "is not UTF-8 text (byte 0 is not)"),
+    (b"[" * 5000 + b"]" * 5000, "nests too deeply"),
+])
+def test_a_replay_file_it_cannot_read_is_exit_2_not_a_traceback(tmp_path, content, words):
+    replies = tmp_path / "replies.json"
+    replies.write_bytes(content)
+    done = _run("--replay", replies, stdin='{"type": "identify", "traits": {"email": "a@example.com"}}')
+    assert done.returncode == 2 and words in done.stderr and "Traceback" not in done.stderr
+
+
+def test_network_is_never_silently_ignored(tmp_path):
+    event = '{"type": "identify", "traits": {"email": "a@example.com"}}'
+    alone = _run("--network", "acme", stdin=event)
+    assert alone.returncode == 2 and "give --replay too" in alone.stderr
+    replies = tmp_path / "replies.json"
+    replies.write_text("[]")
+    listed = _run("--replay", replies, "--network", "acme", stdin=event)
+    assert listed.returncode == 2 and "leave --network out" in listed.stderr
+
+
+def test_many_jobs_with_few_open_files_allowed_still_answer_every_item(tmp_path):
+    import resource
+
+    events = "".join(json.dumps({"type": "identify", "traits": {"email": f"u{i}@example.com"}}) + "\n"
+                     for i in range(2500))
+    few_files = lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (40, 40))  # noqa: E731
+    many = _run("--jobs", 400, "--compact", stdin=events, preexec=few_files)
+    one = _run("--jobs", 1, "--compact", stdin=events)
+    assert many.returncode == 0 and "Traceback" not in many.stderr, many.stderr[-500:]
+    assert many.stdout == one.stdout and len(json.loads(one.stdout)) == 2500

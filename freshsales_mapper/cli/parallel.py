@@ -12,6 +12,7 @@ fork worked.
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
@@ -57,6 +58,7 @@ def write_in_order(items: Sequence[Any], render: Render, jobs: int, sink: EntryS
     """``render`` each slice of ``items`` into ``sink``, in order; slices after the first in children."""
     if not items:
         return
+    jobs = min(jobs, 1 + _spare_files())
     size = -(-len(items) // max(jobs, 1))
     slices = [items[start:start + size] for start in range(0, len(items), size)]
     children = [_Child(part, render, sink.separator) for part in slices[1:]]
@@ -66,13 +68,26 @@ def write_in_order(items: Sequence[Any], render: Render, jobs: int, sink: EntryS
             render(part, sink)
 
 
+# Files this process keeps for itself (imports, the input, stdout) whatever the number of children.
+_FILES_KEPT = 64
+
+
+def _spare_files() -> int:
+    """How many children's spool files the open-file limit leaves room for (each holds one until it is copied)."""
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return max(0, soft - _FILES_KEPT) if soft != resource.RLIM_INFINITY else 1 << 20
+
+
 class _Child:
     """One forked child rendering one slice into a temporary file."""
 
     def __init__(self, part: Sequence[Any], render: Render, separator: bytes):
         self.pid: int | None = None
-        # Closed in finish_into, after the child wrote it; unlinked already, so never left on disk.
-        self.spool = tempfile.TemporaryFile(prefix="freshsales-transform-")  # noqa: SIM115
+        try:
+            # Closed in finish_into, after the child wrote it; unlinked already, so never left on disk.
+            self.spool = tempfile.TemporaryFile(prefix="freshsales-transform-")  # noqa: SIM115
+        except OSError:  # no file left to open (--jobs 400 under a low `ulimit -n`): this slice renders here
+            return
         try:
             self.pid = os.fork()
         except OSError:

@@ -67,6 +67,8 @@ def run(args: argparse.Namespace) -> int:
         style = choose_style(args, terminal=sys.stdout.isatty())
     except ValueError as exc:
         raise InputProblem(str(exc)) from None
+    if args.jobs < 0:
+        raise InputProblem("--jobs must be 0 (one per core for large inputs) or more")
     resolver = _resolver(args)
     items = read_entries(args)
     trace = args.view == "explain"
@@ -170,15 +172,26 @@ def plain_data(value: Any) -> Any:
 
 def _resolver(args: argparse.Namespace) -> Resolver:
     if not args.replay:
+        if args.network is not None:
+            raise InputProblem("--network chooses a named set of a --replay file; give --replay too")
         return OfflineResolver()
     try:
-        with open(args.replay, encoding="utf-8") as handle:
-            recorded = json.load(handle)
+        with open(args.replay, "rb") as handle:
+            data = handle.read()
     except OSError as exc:
         raise InputProblem(f"cannot read --replay file {args.replay}: {exc.strerror}") from None
+    try:
+        recorded = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise InputProblem(f"--replay file {args.replay} is not UTF-8 text (byte {exc.start} is not)") from None
     except json.JSONDecodeError as exc:
         raise InputProblem(f"--replay file {args.replay} is not JSON: line {exc.lineno}, column {exc.colno}: "
                            f"{exc.msg}") from None
+    except RecursionError:
+        raise InputProblem(f"--replay file {args.replay} nests too deeply to be recorded replies") from None
+    if isinstance(recorded, list) and args.network is not None:
+        raise InputProblem(f"--network {args.network}: the --replay file {args.replay} is one list of replies, "
+                           "not a networks.json object of named sets; leave --network out")
     if isinstance(recorded, dict):
         if args.network not in recorded:
             names = ", ".join(sorted(recorded))
