@@ -17,7 +17,7 @@ from typing import Any
 from freshsales_mapper.engine.plan import TransformResult
 from freshsales_mapper.engine.resolvers import OfflineResolver
 from freshsales_mapper.engine.route import parse_template
-from freshsales_mapper.engine.secret import mask_key
+from freshsales_mapper.engine.secret import PLACEHOLDER_KEY, mask_key
 from freshsales_mapper.engine.transform import transform_event
 from freshsales_mapper.engine.vocabulary import MappingOutcome
 from freshsales_mapper.inputs import (
@@ -33,7 +33,6 @@ from freshsales_mapper.inputs import (
     validate_event,
 )
 
-PLACEHOLDER_KEY = "YOUR_API_KEY"
 DEFAULT_DOMAIN = "acme.myfreshworks.com"
 MAPPING_TARGETS = ("sales_activity", "lifecycle_stage")
 CSV_SUFFIXES = (".csv",)

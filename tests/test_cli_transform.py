@@ -147,3 +147,21 @@ def test_many_jobs_with_few_open_files_allowed_still_answer_every_item(tmp_path)
     one = _run("--jobs", 1, "--compact", stdin=events)
     assert many.returncode == 0 and "Traceback" not in many.stderr, many.stderr[-500:]
     assert many.stdout == one.stdout and len(json.loads(one.stdout)) == 2500
+
+
+def test_transform_previews_a_bare_message_without_a_key_as_the_page_does():
+    env = {k: v for k, v in os.environ.items() if k != "FRESHSALES_API_KEY"}
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    event = '{"type": "identify", "traits": {"email": "a@example.com"}}'
+    for extra in ([], ["--reveal-key"]):
+        done = subprocess.run([sys.executable, "-m", "freshsales_mapper", "transform", "--domain",
+                               "acme.myfreshworks.com", "--compact", *extra], cwd=ROOT, env=env, input=event,
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)[0]["output"]["headers"]["Authorization"] == "Token token=YOUR_API_KEY"
+    no_domain = subprocess.run([sys.executable, "-m", "freshsales_mapper", "transform"], cwd=ROOT, env=env,
+                               input=event, capture_output=True, text=True, timeout=60)
+    assert no_domain.returncode == 2 and "give --domain," in no_domain.stderr
+    send = subprocess.run([sys.executable, "-m", "freshsales_mapper", "send", "--domain", "acme.myfreshworks.com"],
+                          cwd=ROOT, env=env, input=event, capture_output=True, text=True, timeout=60)
+    assert send.returncode == 2 and "give --domain and --api-key" in send.stderr

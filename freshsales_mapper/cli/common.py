@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 
+from freshsales_mapper.engine.secret import PLACEHOLDER_KEY
 from freshsales_mapper.inputs import EventInput, InputError, decode_utf8, parse_events_text
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -117,10 +118,15 @@ def input_error_item(problem: InputError) -> dict:
 
 
 def bare_destination(args: argparse.Namespace, first_location: str) -> dict:
+    """The settings for bare messages. A preview (``transform``) needs no key: like the page, it shows
+    ``Token token=YOUR_API_KEY``; sending needs the real one."""
     api_key = args.api_key or os.environ.get(API_KEY_ENV)
+    if not api_key and getattr(args, "preview", False):
+        api_key = PLACEHOLDER_KEY
     if not args.domain or not api_key:
-        raise InputProblem(f"{first_location} is a bare message (no destination settings): give --domain and "
-                           f"--api-key (or {API_KEY_ENV}), or wrap it as {{message, destination, metadata}}")
+        needs = "--domain" if api_key else f"--domain and --api-key (or {API_KEY_ENV})"
+        raise InputProblem(f"{first_location} is a bare message (no destination settings): give {needs}, "
+                           "or wrap it as {message, destination, metadata}")
     mappings = []
     for entry in args.event_map:
         source, sep, target = entry.partition("=")

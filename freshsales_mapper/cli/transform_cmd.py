@@ -57,6 +57,7 @@ def add_arguments(sub: argparse.ArgumentParser) -> None:
                      help="show the API key in clear, as RudderStack's own output carries it (masked by default)")
     sub.add_argument("--mask-key", action="store_true", help="mask the API key (the default; kept for old scripts)")
     add_output_arguments(sub)
+    sub.set_defaults(preview=True)  # bare messages without a key preview with Token token=YOUR_API_KEY
     sub.add_argument("--jobs", type=int, default=0, metavar="N",
                      help="processes for large inputs (default: one per available core from 2,000 events on; "
                           "1 keeps everything in this process); the output order is always the input order")

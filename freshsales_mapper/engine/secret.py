@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 MASK = "****"
+# What previews send when no key is given (the page, `transform` without --api-key): no secret, shown as is.
+PLACEHOLDER_KEY = "YOUR_API_KEY"
 # Below this length the last 4 characters are too large a share of the key to show.
 SHOW_TAIL_FROM = 12
 
@@ -10,6 +12,8 @@ SHOW_TAIL_FROM = 12
 def mask_key(key: object) -> str:
     """``****`` plus the last 4 characters; a key shorter than 12 characters is masked whole."""
     text = "" if key is None else str(key)
+    if text == PLACEHOLDER_KEY:
+        return text
     if text.startswith(MASK) and len(text) <= len(MASK) + 4:
         return text  # already masked (views mask keys that were masked upstream): keep it as it is
     return MASK + text[-4:] if len(text) >= SHOW_TAIL_FROM else MASK
