@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import os
 import sys
 from typing import Any
 
 from freshsales_mapper.cli import common as cli
+from freshsales_mapper.cli.send_display import SendDisplay
 from freshsales_mapper.engine.route import holds_template
 from freshsales_mapper.inputs import EventInput
 from freshsales_mapper.sending import DomainError, FreshsalesClient
@@ -30,7 +30,8 @@ EXIT_STDOUT_CLOSED = 3
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.description = (
         "Transform events and send them to Freshsales for real: lookups first, then the final requests, in "
-        "order. Prints one JSON outcome per event on stdout as soon as it is known, and a summary on stderr. "
+        "order. Piped (or with --json), prints one JSON outcome per event on stdout as soon as it is known; on a "
+        "terminal, a progress line and then a table of outcomes grouped by status. A summary goes to stderr. "
         "Processor request bodies carry their own domain and key; --domain and --api-key apply to bare "
         "messages. Exit 0: every event delivered or skipped; 1: some failed or have an unknown outcome; "
         "2: unusable input or settings, a journal in use by another run or that cannot be written; "
@@ -48,6 +49,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resend-unknown", action="store_true",
                         help="with --journal: send again the events whose outcome is unknown (a sales activity "
                              "that may or may not exist); check Freshsales first, or they may be duplicated")
+    output_choice = parser.add_mutually_exclusive_group()
+    output_choice.add_argument("--json", dest="json_lines", action="store_true", default=None,
+                       help="one JSON outcome per line on stdout (the default when stdout is not a terminal)")
+    output_choice.add_argument("--table", dest="json_lines", action="store_false", default=None,
+                       help="a progress line, then a table of outcomes grouped by status (the default on a terminal)")
     parser.add_argument("--dry-run", action="store_true",
                         help="transform offline and list the requests that would be sent; sends nothing")
     parser.add_argument("--rate-limit-per-minute", type=int, default=400, metavar="N",
@@ -96,29 +102,28 @@ def run(args: argparse.Namespace) -> int:
                "max_retry_wait": args.max_retry_wait,
                "rate_limit_per_minute": args.rate_limit_per_minute or None,
                "rate_limit_per_hour": args.rate_limit_per_hour or None,
-               "on_progress": lambda message: print(f"send: {message}", file=sys.stderr, flush=True)}
+               "on_progress": lambda message: display.message(message)}
+    json_lines = args.json_lines if args.json_lines is not None else not sys.stdout.isatty()
+    display = SendDisplay(sys.stdout, sys.stderr, json_lines=json_lines, progress=sys.stderr.isatty())
     if not args.dry_run:
         _check_destinations(items, options)
 
     shown: list[EventOutcome] = []
 
     def show(done: int, total: int, outcome: EventOutcome) -> None:
-        line = json.dumps(outcome.to_json(), ensure_ascii=False)
-        if not line.isascii():  # a lone surrogate from an event is written as its escape, as JSON.stringify does
-            line = line.encode("utf-8", "backslashreplace").decode("utf-8")
-        sys.stdout.write(line + "\n")
-        sys.stdout.flush()
         shown.append(outcome)
+        display.outcome(len(shown), len(entries), outcome)
 
     sender = BatchSender(client_factory(**options), journal_path=args.journal, on_progress=show,
                          dry_run=args.dry_run, resend_unknown=args.resend_unknown,
-                         on_warning=lambda message: print(f"send: warning: {message}", file=sys.stderr, flush=True))
+                         on_warning=lambda message: display.message(f"warning: {message}"))
     resume = "; rerun with the same --journal to continue" if args.journal else ""
     for outcome in unread:  # answered first: nothing is sent for them, and the user sees them at once
         show(0, len(entries), outcome)
     try:
         outcomes = sender.send(items)
     except JournalWriteError as exc:
+        display.finish(shown)
         print(f"send: {exc} (after {len(shown)} of {len(items)} event(s); the journal holds every event "
               "finished before)", file=sys.stderr)
         print(f"send: {summary_line(shown)}", file=sys.stderr)
@@ -134,12 +139,14 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return EXIT_STDOUT_CLOSED
     except KeyboardInterrupt:
+        display.finish(shown)
         print(f"send: interrupted after {len(shown)} of {len(items)} event(s){resume}", file=sys.stderr)
         print(f"send: {summary_line(shown)}", file=sys.stderr)
         return 130
     outcomes = unread + outcomes
+    display.finish(outcomes)
     summary = summarize(outcomes)
-    for reason, count in summary["by_reason"].items():
+    for reason, count in summary["by_reason"].items() if json_lines else ():  # else the table said it
         if not reason.startswith("delivered"):
             print(f"send: {count} × {reason}", file=sys.stderr)
     for line in plain_words(outcomes, rerun="rerun with the same --journal" if args.journal else "run it again"):
