@@ -167,3 +167,37 @@ def test_an_unreadable_line_stays_a_comment_among_the_commands():
     assert "# line 2, column 2:" in text
     table = piped("--view", "explain", "--table", stdin=f"{good}\n{{bad\n").stdout
     assert "line 2, column 2:" in table and "contact:" in table
+
+
+def test_explain_wraps_long_values_instead_of_cutting_them():
+    from freshsales_mapper.cli.output import explain_text
+    from freshsales_mapper.engine.resolvers import OfflineResolver
+    from freshsales_mapper.engine.transform import transform_event
+
+    email = "jonas.lindqvist.with.a.rather.long.address@fjord.example.com"
+    company = "A very long company name that goes on and on and on Incorporated"
+    result = transform_event({"type": "identify", "traits": {"email": email, "company": {"name": company}}},
+                             {"Config": {"apiKey": "k-123456789012", "domain": "acme.myfreshworks.com"}},
+                             OfflineResolver(), trace=True)
+    for width in (80, 160):
+        text = explain_text(result, "line 1", width)
+        assert "…" not in text
+        squeezed = "".join(text.split())
+        assert f'"{email}"' in squeezed and "".join(company.split()) in squeezed
+        assert all(len(line) <= width for line in text.splitlines()), text
+
+
+def test_explain_prints_each_docs_note_once_naming_every_field_it_is_about():
+    from freshsales_mapper.cli.output import explain_text
+    from freshsales_mapper.engine.resolvers import OfflineResolver
+    from freshsales_mapper.engine.transform import transform_event
+
+    result = transform_event({"type": "identify", "traits": {"email": "a@example.com", "address": "1 Main St"}},
+                             {"Config": {"apiKey": "k-123456789012", "domain": "acme.myfreshworks.com"}},
+                             OfflineResolver(), trace=True)
+    notes = [t.doc_note for t in result.fields if t.doc_note and t.status != "unset"]
+    assert notes  # the address note at least
+    text = explain_text(result, "line 1", 120)
+    section = text[text.index("where RudderStack's docs and code differ"):]
+    for note in set(notes):
+        assert "".join(section.split()).count("".join(note.split())[:40]) == 1

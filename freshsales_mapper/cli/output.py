@@ -23,7 +23,8 @@ from freshsales_mapper.engine.plan import FieldTrace, LookupStep, Placeholder, T
 from freshsales_mapper.engine.tables import USED_FOR
 from freshsales_mapper.engine.vocabulary import FieldStatus
 
-VALUE_WIDTH = 28  # longer values are cut in the table; the JSON view has them whole
+VALUE_WIDTH = 28  # the table's value column; longer values wrap onto more lines
+VALUE_MOST = 2000  # characters of one value shown in the table; the JSON view has them whole
 
 
 class Style(enum.Enum):
@@ -102,7 +103,9 @@ def shown_value(value: Any) -> str:
     if value is None:
         return ""
     text = value if isinstance(value, Placeholder) else json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= VALUE_WIDTH else text[:VALUE_WIDTH - 1] + "…"
+    if len(text) <= VALUE_MOST:
+        return text
+    return f"{text[:VALUE_MOST]}… ({len(text) - VALUE_MOST} more characters; --json shows it whole)"
 
 
 def shell_text(result: TransformResult, location: str, commands: list[str]) -> str:
@@ -164,17 +167,30 @@ def lost_first(result: TransformResult, traces: list[FieldTrace]) -> list[FieldT
         FieldStatus.DROPPED, FieldStatus.MISSING_REQUIRED)))
 
 
-def table(header: list[str], rows: list[list[str]], width: int) -> str:
-    """Columns sized to their content; the last column wraps to what the terminal has left."""
-    fixed = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header) - 1)]
+def table(header: list[str], rows: list[list[str]], width: int, wrapped: dict[int, int] | None = None) -> str:
+    """Columns sized to their content; the columns in ``wrapped`` (index: widest) and the last one wrap,
+    the last to what the terminal has left, so a long value is shown whole, never cut."""
+    wrapped = wrapped or {}
+    last = len(header) - 1
+    fixed = [min(max(len(row[i]) for row in [header, *rows]), wrapped.get(i, 1 << 30)) for i in range(last)]
+    for i in wrapped:  # a narrow terminal: the wrapped columns give way (to 12) before the last one shrinks
+        short = sum(fixed) + 2 * len(fixed) + 24 - width
+        if short > 0:
+            fixed[i] = max(12, fixed[i] - short)
     left = max(24, width - sum(fixed) - 2 * len(fixed))
     lines = []
     for row in [header, ["-" * n for n in fixed] + ["-" * min(left, 40)], *rows]:
-        wrapped = textwrap.wrap(row[-1], left) or [""]
-        head = "  ".join(cell.ljust(n) for cell, n in zip(row[:-1], fixed, strict=True))
-        lines.append(f"{head}  {wrapped[0]}".rstrip())
-        lines += [(" " * (len(head) + 2) + more).rstrip() for more in wrapped[1:]]
+        cells = [_cell_lines(cell, fixed[i]) if i in wrapped else [cell] for i, cell in enumerate(row[:-1])]
+        cells.append(_cell_lines(row[-1], left))
+        for depth in range(max(map(len, cells))):
+            parts = [(cell[depth] if depth < len(cell) else "").ljust(n) for cell, n in zip(cells, fixed, strict=False)]
+            end = cells[-1][depth] if depth < len(cells[-1]) else ""
+            lines.append("  ".join([*parts, end]).rstrip())
     return "\n".join(lines)
+
+
+def _cell_lines(text: str, width: int) -> list[str]:
+    return textwrap.wrap(text, width, break_long_words=True, break_on_hyphens=False) or [""]
 
 
 def explain_text(result: TransformResult, location: str, width: int | None = None) -> str:
@@ -212,14 +228,18 @@ def explain_text(result: TransformResult, location: str, width: int | None = Non
                 section = t.section
             rows.append([f"  {t.dest}" if t.section else t.dest, word(t.status), t.winner or "", shown_value(t.sent),
                          why(t)])
-        out += ["", table(["field", "status", "source", "value sent", "why"], rows, width)]
+        out += ["", table(["field", "status", "source", "value sent", "why"], rows, width, {3: VALUE_WIDTH})]
     if unset:
         out += ["", textwrap.fill("no value (no source key has one): " + ", ".join(t.dest for t in unset), width)]
     if result.unmapped:
         out += ["", "inputs no field reads:"]
         out += [textwrap.fill(f"{u.path} = {shown_value(u.value)}: {one_line(u.hint)}", width,
                               initial_indent="  ", subsequent_indent="    ") for u in result.unmapped]
-    doc_notes = [f"{t.dest}: {one_line(t.doc_note)}" for t in shown if t.doc_note]
+    by_note: dict[str, list[str]] = {}  # each note once, naming every field it is about
+    for t in shown:
+        if t.doc_note:
+            by_note.setdefault(one_line(t.doc_note), []).append(t.dest)
+    doc_notes = [f"{', '.join(dict.fromkeys(dests))}: {note}" for note, dests in by_note.items()]
     if doc_notes:
         out += ["", "where RudderStack's docs and code differ (the code is what runs):"]
         out += [textwrap.fill(note, width, initial_indent="  ", subsequent_indent="    ") for note in doc_notes]
