@@ -12,8 +12,10 @@ PORT ?= 8501
 VENV := .venv
 PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-RUN_HASH := $(shell cat requirements.txt | sha256sum | cut -c1-16)
-DEV_HASH := $(shell cat requirements.txt requirements-dev.txt | sha256sum | cut -c1-16)
+# pyproject.toml too: the project itself is installed into .venv (editable), so its command line,
+# .venv/bin/freshsales-mapper, follows the checkout and is made again when its entry points change.
+RUN_HASH := $(shell cat requirements.txt pyproject.toml | sha256sum | cut -c1-16)
+DEV_HASH := $(shell cat requirements.txt requirements-dev.txt pyproject.toml | sha256sum | cut -c1-16)
 RUN_STAMP := $(VENV)/.installed-run-$(RUN_HASH)
 DEV_STAMP := $(VENV)/.installed-dev-$(DEV_HASH)
 
@@ -38,10 +40,12 @@ $(PY):
 
 $(RUN_STAMP): | $(PY)
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps -e .
 	@rm -f $(VENV)/.installed-run-* && touch $@
 
 $(DEV_STAMP): | $(PY)
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps -e .
 	@rm -f $(VENV)/.installed-dev-* $(VENV)/.installed-run-* && touch $@ $(RUN_STAMP)
 
 install: $(RUN_STAMP)

@@ -23,7 +23,7 @@ def make(folder: Path, *targets: str) -> subprocess.CompletedProcess:
 
 
 def test_requirements_are_installed_again_only_when_they_change(tmp_path):
-    for name in ("Makefile", "requirements.txt", "requirements-dev.txt"):
+    for name in ("Makefile", "requirements.txt", "requirements-dev.txt", "pyproject.toml"):
         shutil.copy(ROOT / name, tmp_path / name)
     python = tmp_path / ".venv" / "bin" / "python"
     python.parent.mkdir(parents=True)
@@ -32,7 +32,11 @@ def test_requirements_are_installed_again_only_when_they_change(tmp_path):
     calls = python.parent / "calls.log"
 
     def installs() -> list[str]:
-        return [line for line in calls.read_text().splitlines() if "pip install" in line] if calls.exists() else []
+        return [line for line in calls.read_text().splitlines() if "pip install" in line and "-e ." not in line] \
+            if calls.exists() else []
+
+    def project_installs() -> int:  # the project itself, editable, after each set of requirements
+        return sum("--no-deps -e ." in line for line in calls.read_text().splitlines()) if calls.exists() else 0
 
     make(tmp_path, "install-dev")
     assert installs() == ["-m pip install -q --disable-pip-version-check -r requirements-dev.txt"]
@@ -46,7 +50,11 @@ def test_requirements_are_installed_again_only_when_they_change(tmp_path):
     make(tmp_path, "install-dev")
     assert len(installs()) == 3 and installs()[-1].endswith("-r requirements-dev.txt")
     make(tmp_path, "install-dev", "install")
-    assert len(installs()) == 3
+    assert len(installs()) == 3 and project_installs() == 3
+    with (tmp_path / "pyproject.toml").open("a") as handle:  # a new entry point, say
+        handle.write("# changed\n")
+    make(tmp_path, "install")
+    assert installs()[-1].endswith("-r requirements.txt") and project_installs() == 4
 
 
 def test_the_venv_comes_from_a_python_of_at_least_3_11():
