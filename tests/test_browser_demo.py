@@ -93,7 +93,7 @@ def test_a_half_failing_sandbox_in_the_browser_offers_resume(open_page, tmp_path
     page = open_page(1280, 720)
     page.get_by_text("Sandbox", exact=True).click()
     page.get_by_text("Sandbox running").wait_for()
-    lines = "\n".join(f'{{"type": "identify", "traits": {{"email": "p{n}@example.com"}}}}' for n in range(12))
+    lines = "\n".join(f'{{"type": "identify", "traits": {{"email": "p{n}@example.com"}}}}' for n in range(40))  # some fail even after retries
     _paste(page, lines)
     page.get_by_text("Faults on demand", exact=False).first.click()
     thumb = page.locator('[data-testid="stSlider"]').first.get_by_role("slider")  # the failure rate
@@ -101,8 +101,8 @@ def test_a_half_failing_sandbox_in_the_browser_offers_resume(open_page, tmp_path
     for _ in range(5):
         thumb.press("ArrowRight")
     page.get_by_text("50% of requests fail with 500", exact=False).first.wait_for()
-    page.get_by_role("button", name="Send 12 event(s)").click()
-    page.get_by_text("12 of 12 event(s) have an outcome").wait_for()
+    page.get_by_role("button", name="Send 40 event(s)").click()
+    page.get_by_text("40 of 40 event(s) have an outcome").wait_for()
     page.get_by_role("button", name="Resume:").wait_for()
     page.get_by_role("button", name="Resume:").scroll_into_view_if_needed()
     _no_sideways_scroll(page)

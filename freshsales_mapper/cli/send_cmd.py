@@ -68,7 +68,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="seconds one request may take in all, retries, waits and slow answers included "
                              "(default 30)")
     parser.add_argument("--max-retries", type=int, default=3, metavar="N",
-                        help="retries on 429 and connection failures, and for reads and upserts also on 502-504, "
+                        help="retries on 429 and connection failures, and for reads and upserts also on 500 and 502-504, "
                              "timeouts and connections broken mid-answer (default 3); a sales activity is never "
                              "sent twice")
     parser.add_argument("--max-retry-wait", type=float, default=30.0, metavar="S",

@@ -60,7 +60,7 @@ class FreshsalesClient:
         them and slow bodies (a server trickling bytes is cut off here). The client's own rate-limit
         waits are not counted.
     :param max_retries: how many times a request may be sent again (429s, connection failures, and for
-        reads and upserts also 502-504, timeouts and connections broken mid-answer).
+        reads and upserts also 500 and 502-504, timeouts and connections broken mid-answer).
     :param backoff_factor: wait ``backoff_factor × 2^(n-1)`` seconds before retry ``n`` (the first at once).
     :param max_retry_wait: the longest ``Retry-After`` waited for; a longer one ends the request at once
         with ``reply.wait_requested`` set, for the caller to stop and report "rerun then".

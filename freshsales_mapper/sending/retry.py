@@ -16,10 +16,11 @@ from datetime import datetime
 from urllib3.exceptions import InvalidHeader, MaxRetryError
 from urllib3.util.retry import Retry
 
-# Statuses worth sending again: 429 always (Freshsales did not act on it); gateway errors only when
-# repeating the request is harmless, because the write behind a 502-504 may have happened.
+# Statuses worth sending again: 429 always (Freshsales did not act on it); server and gateway errors only
+# when repeating the request is harmless (reads and upserts), because the write behind a 5xx may have
+# happened: a sales activity answered 500 is "unknown", never sent twice.
 RETRY_ALWAYS = frozenset({429})
-RETRY_IF_IDEMPOTENT = frozenset({502, 503, 504})
+RETRY_IF_IDEMPOTENT = frozenset({500, 502, 503, 504})
 RETRY_AFTER_STATUSES = frozenset({429, 503})
 # Network failures where nothing reached the server, so even a create may be sent again.
 NOTHING_SENT = frozenset({"refused", "unresolved", "connect_timeout", "proxy"})
