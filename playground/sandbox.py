@@ -10,7 +10,11 @@ Neither may outlive its session. Streamlit has no "session ended" hook, so two t
   the emulator stops itself and the Sandbox journals go with it. Live journals stay, so that a user
   who comes back can still resume a Live send without sending anything twice;
 * the end of the session: Streamlit drops a closed session's state, and a finalizer on an object
-  held only there stops the emulator and removes the whole folder (also at interpreter exit).
+  held only there stops the emulator and removes the whole folder (also at interpreter exit). But
+  Streamlit drops a disconnected session only when another visitor happens to connect later, so
+* a reaper thread checks every ``PLAYGROUND_REAP_EVERY_SECONDS`` (30) whether each owning session is
+  still connected; one gone for ``PLAYGROUND_REAP_AFTER_SECONDS`` (120: a reconnecting tab keeps its
+  session) is released then, with no other visitor needed: within about 3 minutes of the tab closing.
 """
 
 from __future__ import annotations
@@ -22,9 +26,12 @@ import secrets
 import shutil
 import tempfile
 import threading
+import time
 import weakref
 
 import streamlit as st
+from streamlit.runtime import Runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from freshsales_mapper.emulator.server import EmulatorServer
 
@@ -101,6 +108,65 @@ class SessionOwned:
             shutil.rmtree(folder, ignore_errors=True)
 
 
+def _seconds(name: str, default: float) -> float:
+    try:
+        value = float(os.environ.get(name, default))
+    except ValueError:
+        return default
+    return value if value > 0 else default
+
+
+class _Reaper:
+    """Releases what closed sessions own, without waiting for Streamlit to drop them (see the module)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._owners: dict[str, tuple[weakref.ref[SessionOwned], list[float | None]]] = {}
+        self._thread: threading.Thread | None = None
+
+    def watch(self, session_id: str, record: SessionOwned) -> None:
+        with self._lock:
+            self._owners[session_id] = (weakref.ref(record), [None])  # [when it was first seen gone]
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="playground-reaper", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        every = _seconds("PLAYGROUND_REAP_EVERY_SECONDS", 30.0)
+        while True:
+            time.sleep(every)
+            with self._lock:
+                if not self._owners:
+                    self._thread = None
+                    return
+            self.sweep(_seconds("PLAYGROUND_REAP_AFTER_SECONDS", 120.0))
+
+    def sweep(self, grace: float) -> None:
+        try:
+            runtime = Runtime.instance()
+        except RuntimeError:  # no Streamlit server (AppTest): sessions end with their test
+            return
+        now = time.monotonic()
+        with self._lock:
+            owners = list(self._owners.items())
+        for session_id, (ref, gone_since) in owners:
+            record = ref()
+            if record is None or runtime.is_active_session(session_id):
+                gone_since[0] = None
+                if record is None:
+                    with self._lock:
+                        self._owners.pop(session_id, None)
+                continue
+            gone_since[0] = gone_since[0] or now
+            if now - gone_since[0] >= grace:
+                record.release()
+                with self._lock:
+                    self._owners.pop(session_id, None)
+
+
+_REAPER = _Reaper()
+
+
 class _SessionEnd:
     """Held only by the session's state: collected when Streamlit drops the session."""
 
@@ -111,6 +177,9 @@ def owned() -> SessionOwned:
         record = st.session_state[OWNED] = SessionOwned()
         token = st.session_state[SESSION_TOKEN] = _SessionEnd()
         weakref.finalize(token, record.release)
+        context = get_script_run_ctx()
+        if context is not None:
+            _REAPER.watch(context.session_id, record)
     return record
 
 
