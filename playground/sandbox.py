@@ -142,10 +142,7 @@ class _Reaper:
             self.sweep(_seconds("PLAYGROUND_REAP_AFTER_SECONDS", 120.0))
 
     def sweep(self, grace: float) -> None:
-        try:
-            runtime = Runtime.instance()
-        except RuntimeError:  # no Streamlit server (AppTest): sessions end with their test
-            return
+        runtime = Runtime.instance()
         now = time.monotonic()
         with self._lock:
             owners = list(self._owners.items())
@@ -178,7 +175,7 @@ def owned() -> SessionOwned:
         token = st.session_state[SESSION_TOKEN] = _SessionEnd()
         weakref.finalize(token, record.release)
         context = get_script_run_ctx()
-        if context is not None:
+        if context is not None and Runtime.exists():  # a real server (AppTest has none: its sessions end with it)
             _REAPER.watch(context.session_id, record)
     return record
 
