@@ -392,3 +392,15 @@ def test_requests_with_a_wrong_key_do_not_use_up_the_accounts_rate_budget(emulat
     right = [requests.get(url, headers={"Authorization": f"Token token={EMULATOR_KEY}"}, timeout=10).status_code
              for _ in range(4)]
     assert 429 not in right[:3] and right[3] == 429
+
+
+def test_opening_the_emulators_address_in_a_browser_shows_a_page_a_person_can_read(emulator):
+    server = emulator()
+    requests.post(f"{server.base_url}/crm/sales/api/contacts/upsert", timeout=10,
+                  headers={"Authorization": f"Token token={EMULATOR_KEY}"},
+                  json={"unique_identifier": {"emails": "p@example.com"}, "contact": {"emails": "p@example.com"}})
+    page = requests.get(server.base_url + "/", timeout=10)
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+    assert "Freshsales emulator" in page.text and "<td>contacts</td><td>1</td>" in page.text
+    assert "p@example.com" not in page.text and EMULATOR_KEY not in page.text  # no record, no key without the key
+    assert requests.get(server.base_url + "/crm/sales/api/contacts/1", timeout=10).status_code == 401

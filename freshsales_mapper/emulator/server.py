@@ -26,6 +26,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from freshsales_mapper.emulator import seed as seed
 from freshsales_mapper.emulator.faults import Fault, FaultDice, Faults
+from freshsales_mapper.emulator.front_page import front_page
 from freshsales_mapper.emulator.state import ApiError, EmulatorState, error_body
 from freshsales_mapper.emulator.state_file import check_writable, save_atomically
 from freshsales_mapper.emulator.transport import (
@@ -36,6 +37,7 @@ from freshsales_mapper.emulator.transport import (
     Answer,
     Handler,
     HttpServer,
+    Page,
 )
 from freshsales_mapper.engine.secret import mask_key
 from freshsales_mapper.rate_limit import RateLimiter
@@ -298,7 +300,9 @@ class EmulatorServer:
         if latency_ms and self._stopping.wait(latency_ms / 1000):
             return Answer(503, error_body(503, "The emulator is shutting down"), {})
         expected = b"Token token=" + self._key
-        if not hmac.compare_digest((authorization or "").encode("utf-8", "replace"), expected):
+        if method == "GET" and urlsplit(target).path in ("", "/"):
+            answer = Answer(200, self._front_page(), {})  # a person opened the address: say what this is
+        elif not hmac.compare_digest((authorization or "").encode("utf-8", "replace"), expected):
             # Before the budget: requests with a wrong key are nobody's, so they cannot use up the account's.
             answer = Answer(401, {"login": "failed", "message": "Incorrect or expired API key"}, {})
         elif (wait := self._limiter.try_acquire()) > 0:
@@ -312,6 +316,11 @@ class EmulatorServer:
         with self._lock:
             self._log.append(LoggedRequest(method, target, answer.status))
         return answer
+
+    def _front_page(self) -> Page:
+        with self._lock:
+            counts = (len(self.state.contacts), len(self.state.accounts), len(self.state.activities))
+        return Page(front_page(self.base_url, *counts))
 
     def _answer(self, method: str, target: str, raw_body: bytes) -> Answer:
         url = urlsplit(target)

@@ -36,8 +36,14 @@ _DIGITS = re.compile(r"[0-9]{1,18}")  # more digits than 10^18 bytes is no lengt
 
 class Answer(NamedTuple):
     status: int
-    body: Any
+    body: Any  # JSON data, or a Page sent as HTML
     headers: dict[str, str]
+
+
+class Page(NamedTuple):
+    """An HTML page for a person who opens the emulator's address in a browser (escaped by its maker)."""
+
+    html: str
 
 
 class Emulator(Protocol):
@@ -142,14 +148,16 @@ class Handler(BaseHTTPRequestHandler):
                 except Exception:
                     logger.exception("emulator bug while answering %s %s", self.command, self.path)
                     answer = Answer(500, error_body(500, "Internal server error"), {})
-        payload = json.dumps(answer.body).encode("utf-8")
+        page = isinstance(answer.body, Page)
+        payload = answer.body.html.encode("utf-8") if page else json.dumps(answer.body).encode("utf-8")
+        kind = "text/html; charset=utf-8" if page else "application/json; charset=utf-8"
         if self.close_connection:
             answer.headers["Connection"] = "close"
         try:
             self._deadline.start(emulator.header_timeout)  # a client that does not read is dropped too
             self._deadline.arm()
             self.send_response(answer.status)
-            for name, value in {"Content-Type": "application/json; charset=utf-8",
+            for name, value in {"Content-Type": kind,
                                 "Content-Length": str(len(payload)), **answer.headers}.items():
                 self.send_header(name, value)
             self.end_headers()
