@@ -50,11 +50,16 @@ STOPPED_IDLE = "_sandbox_stopped_idle"
 
 
 def idle_seconds() -> float:
+    return seconds_from_env(IDLE_ENV, DEFAULT_IDLE_SECONDS)
+
+
+def seconds_from_env(name: str, default: float) -> float:
+    """A positive number of seconds from the environment; ``default`` when unset, unreadable or not positive."""
     try:
-        seconds = float(os.environ.get(IDLE_ENV, DEFAULT_IDLE_SECONDS))
+        value = float(os.environ.get(name, default))
     except ValueError:
-        return DEFAULT_IDLE_SECONDS
-    return seconds if seconds > 0 else DEFAULT_IDLE_SECONDS
+        return default
+    return value if value > 0 else default
 
 
 class SessionOwned:
@@ -108,14 +113,6 @@ class SessionOwned:
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def _seconds(name: str, default: float) -> float:
-    try:
-        value = float(os.environ.get(name, default))
-    except ValueError:
-        return default
-    return value if value > 0 else default
-
-
 class _Reaper:
     """Releases what closed sessions own, without waiting for Streamlit to drop them (see the module)."""
 
@@ -132,14 +129,14 @@ class _Reaper:
                 self._thread.start()
 
     def _run(self) -> None:
-        every = _seconds("PLAYGROUND_REAP_EVERY_SECONDS", 30.0)
+        every = seconds_from_env("PLAYGROUND_REAP_EVERY_SECONDS", 30.0)
         while True:
             time.sleep(every)
             with self._lock:
                 if not self._owners:
                     self._thread = None
                     return
-            self.sweep(_seconds("PLAYGROUND_REAP_AFTER_SECONDS", 120.0))
+            self.sweep(seconds_from_env("PLAYGROUND_REAP_AFTER_SECONDS", 120.0))
 
     def sweep(self, grace: float) -> None:
         runtime = Runtime.instance()
