@@ -14,8 +14,19 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
 MESSAGE = "freshsales-mapper: interrupted"
 
 
+def _caused_by_ctrl_c(error: BaseException | None) -> bool:
+    """Whether Ctrl-C is behind this exception: Python wraps one raised while a class is being created
+    (an import's ``__set_name__``) in a RuntimeError, with the KeyboardInterrupt as its cause."""
+    seen = 0
+    while error is not None and seen < 20:
+        if isinstance(error, KeyboardInterrupt):
+            return True
+        error, seen = error.__cause__ or error.__context__, seen + 1
+    return False
+
+
 def _interrupted(kind: type[BaseException], value: BaseException, traceback: object) -> None:
-    if not issubclass(kind, KeyboardInterrupt):
+    if not _caused_by_ctrl_c(value):
         sys.__excepthook__(kind, value, traceback)  # type: ignore[arg-type]
         return
     os.write(2, (MESSAGE + "\n").encode())

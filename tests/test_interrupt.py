@@ -68,3 +68,16 @@ def test_a_library_import_keeps_the_programs_own_ctrl_c_handling():
     code = "import sys, freshsales_mapper; print(sys.excepthook is sys.__excepthook__)"
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "True", done.stderr
+
+
+def test_ctrl_c_wrapped_by_python_in_another_error_is_still_ctrl_c():
+    from freshsales_mapper.interrupt import _caused_by_ctrl_c
+
+    try:
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as inner:  # as Python does for one raised in __set_name__ during an import
+            raise RuntimeError("Error calling __set_name__ on 'cached_property' instance") from inner
+    except RuntimeError as wrapped:
+        assert _caused_by_ctrl_c(wrapped)
+    assert not _caused_by_ctrl_c(ValueError("a real error"))
