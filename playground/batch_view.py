@@ -9,6 +9,7 @@ from freshsales_mapper.engine.vocabulary import MappingOutcome
 from freshsales_mapper.inputs import validate_event
 
 from . import demo_view, downloads, single_view, state
+from .display import markdown_literal
 from .field_table import plain_table_html
 from .input_panel import InputBundle
 from .pipeline import BatchReport, Settings, detail, run_batch
@@ -97,7 +98,7 @@ def _metrics(report: BatchReport, frame: pd.DataFrame) -> None:
                   help="Writes RudderStack makes itself while transforming: upserts (group events with an email, "
                        "sales activities about a contact).")
     kinds = frame.loc[frame["status"] != "unreadable", "type"].value_counts()
-    st.caption("By type: " + " · ".join(f"{kind} **{count}**" for kind, count in kinds.items()))
+    st.caption("By type: " + " · ".join(f"{markdown_literal(kind)} **{count}**" for kind, count in kinds.items()))
 
 
 def _charts(frame: pd.DataFrame) -> None:

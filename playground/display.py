@@ -92,10 +92,17 @@ def json_text(value: Any) -> str:
 MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:&])")
 
 
+# GFM turns bare "http://…" and "www.…" into links after escapes are resolved, so backslashes cannot stop it;
+# an invisible word joiner inside the marker does.
+AUTOLINK_MARKERS = re.compile(r"(?i)(?<=https)(?=://)|(?<=http)(?=://)|(?<=ftp)(?=://)|(?<=www)(?=\.)")
+WORD_JOINER = "\u2060"
+
+
 def markdown_literal(text: str) -> str:
-    """Text from an event for a Markdown element, shown exactly as given: every Markdown and HTML character
-    escaped, line breaks as spaces (a key is one line)."""
-    return MARKDOWN_SPECIALS.sub(r"\\\1", printable(" ".join(str(text).split())))
+    """The one way the page shows a value from an event, a setting, a link or a reply inside Markdown: shown
+    exactly as given, every Markdown and HTML character escaped, no bare URL made a link, line breaks as spaces."""
+    flat = AUTOLINK_MARKERS.sub(WORD_JOINER, printable(" ".join(str(text).split())))
+    return MARKDOWN_SPECIALS.sub(r"\\\1", flat)
 
 
 def step_title(number: int, step: Any) -> str:

@@ -12,7 +12,7 @@ from streamlit.runtime.uploaded_file_manager import UploadedFile
 from freshsales_mapper.inputs import InputError, ParsedInput
 
 from . import state
-from .display import LONE_SURROGATE
+from .display import LONE_SURROGATE, markdown_literal
 from .pipeline import decode_upload, digest, parse_input
 
 SAMPLES_DIR = Path(__file__).resolve().parent.parent / "sample_events"
@@ -98,7 +98,7 @@ def render() -> InputBundle:
                       on_click=_try_example, help="Fills the box with a typical identify event and maps it.")
     if upload is not None:
         bundle = _from_upload(upload)
-        st.info(f"Showing the uploaded file **{upload.name}**; remove it to go back to the text box.")
+        st.info(f"Showing the uploaded file **{markdown_literal(upload.name)}**; remove it to go back to the text box.")
     else:
         bundle = state.memo("parse", digest(text or ""), lambda: InputBundle(
             parse_input(text or "", "input"), TEXT_BOX, digest(text or ""), text or ""))
@@ -127,13 +127,13 @@ def _report(bundle: InputBundle) -> None:
                    "and why.")
         return
     what = {"object": "one JSON document", "array": "a JSON array", "ndjson": "NDJSON", "csv": "CSV"}
-    summary = f"Read **{len(items)}** event(s) from {what.get(parsed.format, parsed.format)} in {bundle.source}"
+    summary = f"Read **{len(items)}** event(s) from {what.get(parsed.format, parsed.format)} in {markdown_literal(bundle.source)}"
     if errors:
         summary += f"; **{len(errors)}** part(s) could not be read and are listed below"
         summary += " (the readable events are still mapped)." if items else "."
     st.caption(summary)
     for problem in errors[:ERRORS_LISTED]:
-        st.error(_describe(problem), icon=":material/block:")
+        st.error(markdown_literal(_describe(problem)), icon=":material/block:")
         excerpt = _excerpt(bundle.text, problem)
         if excerpt:
             st.code(excerpt, language=None)

@@ -24,7 +24,7 @@ from freshsales_mapper.inputs import EventInput
 from freshsales_mapper.sending import DomainError, FreshsalesClient, SendOutcome, normalize_domain, plain_words
 
 from . import demo_view, sandbox, state
-from .display import json_text
+from .display import json_text, markdown_literal
 from .input_panel import InputBundle
 from .pipeline import Settings, digest, masked_destination
 from .send_job import SendJob
@@ -94,18 +94,18 @@ def render(bundle: InputBundle, settings: Settings) -> None:
         jobs: dict[str, SendJob] = st.session_state.setdefault(JOBS, {})
         job = jobs.get(f"{batch_id}/{generation}")
         if settings.mode == "Live":
-            st.warning(f"Live mode writes real records to **{where}** with your API key. Every event goes to this "
+            st.warning(f"Live mode writes real records to **{markdown_literal(where)}** with your API key. Every event goes to this "
                        "domain, including processor bodies that name another.", icon=":material/warning:")
         else:
-            st.caption(f"Events go to {where}: a local Freshsales emulator with real ids, errors and lookups.")
+            st.caption(f"Events go to {markdown_literal(where)}: a local Freshsales emulator with real ids, errors and lookups.")
             from . import faults_panel
 
             faults_panel.render(sandbox.ensure())
         if blocker:
-            st.error(blocker, icon=":material/block:")
+            st.error(markdown_literal(blocker), icon=":material/block:")
         confirmed = True
         if settings.mode == "Live":
-            confirmed = st.checkbox(f"I understand this writes to {where}", key=state.LIVE_CONFIRM)
+            confirmed = st.checkbox(f"I understand this writes to {markdown_literal(where)}", key=state.LIVE_CONFIRM)
         busy = any(j.running for j in jobs.values())
         other = next((j for j in jobs.values() if j.running and j is not job), None)
         if other is not None:
@@ -199,7 +199,7 @@ def _show(job: SendJob) -> None:
     _, this_run = job.snapshot()
     latest = job.latest()
     if job.error:
-        st.error(f"The send stopped after {len(this_run)} of {job.total} event(s): {job.error}. Click "
+        st.error(f"The send stopped after {len(this_run)} of {job.total} event(s): {markdown_literal(job.error)}. Click "
                  f"**{resume_label(job)}** to go on; delivered events are not resent.", icon=":material/error:")
     if not latest:
         return
@@ -215,14 +215,17 @@ def _show(job: SendJob) -> None:
     seconds = max(job.finished_at - job.started_at, 0.0) if job.finished_at else 0.0
     sent_now = sum(1 for o in this_run if o.requests)
     st.caption(f"Event counts are this batch's totals across {_plural(job.runs, 'run')}. Last run (run {job.runs}) "
-               f"to {job.target}: {_plural(sent_now, 'event')} sent, {_plural(requests, 'HTTP request')}"
+               f"to {markdown_literal(job.target)}: {_plural(sent_now, 'event')} sent, {_plural(requests, 'HTTP request')}"
                + (f", {seconds:.1f} s." if seconds else "."))
     st.caption(" · ".join(f"**{s}**: {STATUS_MEANING[s]}" for s in STATUS_ORDER))
-    for line in plain_words(latest, resend_unknown="then use **Resend unknown** below",
-                            rerun=f"fix the cause and click **{resume_label(job)}** (delivered events are not sent "
-                                  "again)"):
-        st.warning(line[:1].upper() + line[1:] + ".", icon=":material/help:" if "unknown" in line
-                   else ":material/replay:")
+    # Reasons quote events and replies: escape the sentence, then put the page's own Markdown hints back.
+    hints = {"RESENDUNKNOWNHINT": "then use **Resend unknown** below",
+             "RERUNHINT": f"fix the cause and click **{resume_label(job)}** (delivered events are not sent again)"}
+    for line in plain_words(latest, resend_unknown="RESENDUNKNOWNHINT", rerun="RERUNHINT"):
+        shown = markdown_literal(line[:1].upper() + line[1:] + ".")
+        for token, hint in hints.items():
+            shown = shown.replace(token, hint)
+        st.warning(shown, icon=":material/help:" if "unknown" in line else ":material/replay:")
     if job.notices:
         with st.expander(f"While sending: {len(job.notices)} wait(s) and retries"):
             st.text("\n".join(job.notices[-50:]))
@@ -294,12 +297,12 @@ def _responses(outcomes: list) -> None:
                         format_func=lambda n: f"#{n} · {by_number[n].status} · {by_number[n].location}")
     outcome = by_number.get(pick) or outcomes[0]
     if not outcome.requests:
-        st.caption("No HTTP request was made for this event" + (f": {outcome.reason}" if outcome.reason else "."))
+        st.caption("No HTTP request was made for this event" + (f": {markdown_literal(outcome.reason)}" if outcome.reason else "."))
     for number, request in enumerate(outcome.requests, 1):
         status = request.get("status")
         line = f"{number}. {request.get('kind')} · {request.get('method')} {request.get('url')} → " + (
             f"HTTP {status}" if status is not None else "no answer")
-        (st.success if request.get("ok") else st.error)(line + (f" — {request['message']}" if not request.get("ok")
+        (st.success if request.get("ok") else st.error)(markdown_literal(line) + (f" — {markdown_literal(request['message'])}" if not request.get("ok")
                                                                 and request.get("message") else ""))
     if outcome.response is not None:
         record = f" (record id {outcome.record_id})" if outcome.record_id is not None else ""

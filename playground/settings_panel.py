@@ -7,6 +7,7 @@ import streamlit as st
 from freshsales_mapper.engine.route import parse_template
 
 from . import sandbox, state
+from .display import markdown_literal
 from .mapping_fix import empty_mappings
 from .pipeline import MAPPING_TARGETS, PLACEHOLDER_KEY, Settings, preview_key, settings_problems
 
@@ -67,9 +68,9 @@ def _api_key_field() -> str:
     token = preview_key(stored)
     if stored:
         left, right = st.columns([3, 2], vertical_alignment="center")
-        left.caption(f"Key set: `{token}`")
+        left.caption(f"Key set: {markdown_literal(token)}")
         right.button("Forget key", key=state.FORGET_KEY, on_click=_forget_key)
-    st.caption(f"Previews show `Authorization: Token token={token}`")
+    st.caption(f"Previews show {markdown_literal('Authorization: Token token=' + token)}")
     return token
 
 
@@ -112,8 +113,8 @@ def _event_mapping_editor() -> tuple[tuple[str, str], ...]:
 
 def _settings_warnings(settings: Settings) -> None:
     for problem in settings_problems(settings):
-        st.warning(f"Setting {problem}", icon=":material/warning:")
+        st.warning(markdown_literal(f"Setting {problem}"), icon=":material/warning:")
     domain = settings.domain.strip()
     if domain and "." not in domain:
-        st.warning(f"RudderStack uses the domain as is (https://{domain}/…): give the full host, e.g. "
-                   f"`{domain}.myfreshworks.com` (the docs' subdomain-only form does not work).", icon=":material/warning:")
+        st.warning(markdown_literal(f"RudderStack uses the domain as is (https://{domain}/…): give the full host, e.g. "
+                                    f"{domain}.myfreshworks.com") + " (the docs' subdomain-only form does not work).", icon=":material/warning:")

@@ -22,6 +22,7 @@ import streamlit as st
 from freshsales_mapper.engine.route import parse_template
 
 from . import state
+from .display import markdown_literal
 from .pipeline import MAPPING_TARGETS, Settings
 
 PARAM = "s"
@@ -107,7 +108,7 @@ def apply_from_url() -> None:
     try:
         shared = decode(token)
     except ShareError as exc:
-        st.error(f"This share link could not be read: {exc}. The page starts empty instead.", icon=":material/link_off:")
+        st.error(f"This share link could not be read: {markdown_literal(str(exc))}. The page starts empty instead.", icon=":material/link_off:")
         return
     st.session_state[state.EVENTS_INPUT] = shared.events
     st.session_state[state.DOMAIN] = shared.domain

@@ -28,13 +28,13 @@ def render(item: EventInput, result: TransformResult, shapes: list[ShapeError]) 
         return
     _headline(item, result, rows)
     if not item.bare:
-        st.info(f"This input carries its own destination ({own_destination_summary(item.destination)}): the "
+        st.info(f"This input carries its own destination ({markdown_literal(own_destination_summary(item.destination))}): the "
                 "sidebar's domain, API key and event mapping do not apply to it.", icon=":material/inventory_2:")
     if shapes:
-        lines = "\n".join(f"- `{s.path}`: {s.message}" for s in shapes)
+        lines = "\n".join(f"- {markdown_literal(s.path)}: {markdown_literal(s.message)}" for s in shapes)
         st.warning(f"**This event breaks RudderStack's event shape** ({len(shapes)} problem(s)):\n{lines}", icon=":material/rule:")
     if result.route:
-        route_lines = "\n".join(f"- {note.text}" for note in result.route)  # keys already masked in the text
+        route_lines = "\n".join(f"- {markdown_literal(note.text)}" for note in result.route)  # keys already masked in the text
         st.info(f"**What RudderStack's route did** before its Freshsales code ran:\n{route_lines}",
                 icon=":material/alt_route:")
     if result.error is not None:
@@ -61,7 +61,7 @@ def _flow_label(item: EventInput, result: TransformResult) -> str:
 
 def headline(item: EventInput, result: TransformResult, rows: list[FieldRow]) -> str:
     """One line: what RudderStack sends and, before anything else, what went wrong."""
-    parts = [f"**{event_label(item, result.event_type)}**"]
+    parts = [f"**{markdown_literal(event_label(item, result.event_type))}**"]
     if result.ok:
         finals = len(result.final_requests)
         parts.append(f"{finals} request{'s' if finals != 1 else ''}")
@@ -71,7 +71,7 @@ def headline(item: EventInput, result: TransformResult, rows: list[FieldRow]) ->
                          + (f" ({writes} writing)" if writes else ""))
     else:
         parts.append("rejected by RudderStack")
-    parts += problem_summary(rows, result)
+    parts += [markdown_literal(phrase) for phrase in problem_summary(rows, result)]
     if result.unmapped_count:
         parts.append(unused_phrase(result))
     return " · ".join(parts)
@@ -103,7 +103,7 @@ def render_failure(error: TransformFailure) -> None:
     st.error(f"**RudderStack rejects this event.** {fate}.", icon=":material/cancel:")
     st.markdown("RudderStack's exact error:")
     st.code(error.message, language=None, wrap_lines=True)
-    st.markdown(f"**Why:** {error.explanation}\n\n**Fix:** {error.fix}")
+    st.markdown(f"**Why:** {markdown_literal(error.explanation)}\n\n**Fix:** {markdown_literal(error.fix)}")
     if error.also_missing:  # RudderStack names one per run; the field table below shows them all
         st.markdown("**Also missing** (RudderStack stops at the first, so it names only that one):")
         st.text("\n".join(f"• {text}" for text in error.also_missing))
@@ -137,10 +137,10 @@ def _mapping(result: TransformResult, rows: list[FieldRow]) -> None:
     if relevant or other:
         st.markdown("#### Docs vs code")
     if relevant:
-        st.info("\n".join(f"- {note}" for note in relevant), icon=":material/menu_book:")
+        st.info("\n".join(f"- {markdown_literal(note)}" for note in relevant), icon=":material/menu_book:")
     if other:
         with st.expander(f"Other differences between the docs and the code for this event type ({len(other)})"):
-            st.markdown("\n".join(f"- {note}" for note in other))
+            st.markdown("\n".join(f"- {markdown_literal(note)}" for note in other))
 
 
 def _plan(item: EventInput, result: TransformResult) -> None:
@@ -162,16 +162,16 @@ def _plan(item: EventInput, result: TransformResult) -> None:
 
 
 def _step(number: int, step: LookupStep | FinalRequest) -> None:
-    st.markdown(f"**{step_title(number, step)}**")
+    st.markdown(f"**{markdown_literal(step_title(number, step))}**")
     request = step.request
     if isinstance(step, LookupStep):
         if step.writes:
             st.badge("side effect: writes to Freshsales while transforming", icon=":material/warning:", color="orange")
         else:
             st.badge("read-only lookup", icon=":material/search:", color="gray")
-        st.caption(step.purpose)
+        st.caption(markdown_literal(step.purpose))
         if step.reply is not None and step.reply.placeholder:
-            st.caption(f":material/hourglass_empty: placeholder — {step.reply.note}")
+            st.caption(f":material/hourglass_empty: placeholder — {markdown_literal(step.reply.note)}")
     else:
         st.badge(f"delivers: {step.freshsales_event}", icon=":material/send:", color="blue")
     st.code(f"{request.method} {request.url}", language=None, wrap_lines=True)
@@ -183,7 +183,7 @@ def _step(number: int, step: LookupStep | FinalRequest) -> None:
             st.code(body_text(request.body), language="json", wrap_lines=True)
             found = placeholders_in(request.body)
             if found:
-                st.caption("Placeholder(s) in this body: " + ", ".join(f"`{p}`" for p in found)
+                st.caption("Placeholder(s) in this body: " + ", ".join(markdown_literal(p) for p in found)
                            + " — filled with the real id when sent.")
     with headers_tab:
         st.code(body_text(shown_headers(request.headers)), language="json", wrap_lines=True)
