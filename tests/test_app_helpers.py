@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
@@ -55,8 +56,13 @@ def set_key(at: AppTest, key: str) -> AppTest:
     return at
 
 
+def as_shown(markdown: str) -> str:
+    """What a reader sees of a Markdown text the page escaped with markdown_literal: escapes and joiners gone."""
+    return re.sub(r"\\([\\`*_{}\[\]()#+\-.!|~<>$:&])", r"\1", markdown).replace("\u2060", "")
+
+
 def texts(elements) -> list[str]:
-    return [str(e.value) for e in elements]
+    return [as_shown(str(e.value)) for e in elements]
 
 
 def joined(elements) -> str:

@@ -69,7 +69,7 @@ def test_shape_errors_are_listed_per_event_with_json_paths(app):
                            "userId": True}))
     warning = joined(app.warning)
     assert "breaks RudderStack's event shape" in warning
-    for path in ("`$.traits`", "`$.context.traits`", "`$.userId`"):
+    for path in ("- $.traits:", "- $.context.traits:", "- $.userId:"):
         assert path in warning
     assert "must be an object, got a string" in warning
 

@@ -7,7 +7,7 @@ import json
 import threading
 
 import pytest
-from test_app_helpers import app_session, joined, metrics, paste, sample, set_key
+from test_app_helpers import app_session, as_shown, joined, metrics, paste, sample, set_key
 
 from freshsales_mapper.emulator.server import EmulatorServer
 from freshsales_mapper.inputs import parse_events_text
@@ -150,7 +150,7 @@ def test_live_needs_a_key_a_freshsales_domain_and_a_confirmation(app):
     set_key(app, "live-key-aaaa-bbbb-cccc")
     assert "writes real records to **acme.myfreshworks.com**" in joined(app.warning)
     confirm = app.checkbox(key="live_confirm")
-    assert confirm.label == "I understand this writes to acme.myfreshworks.com" and not confirm.value
+    assert as_shown(confirm.label) == "I understand this writes to acme.myfreshworks.com" and not confirm.value
     assert app.button(key="send_button").disabled
     confirm.check()
     app.run()

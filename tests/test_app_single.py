@@ -55,7 +55,7 @@ def test_unmapped_inputs_and_doc_vs_code_notes(app):
     assert "traits.company.name" in unmapped
     assert all(row["hint"] for row in unmapped.values())
     # the headline names them; unused inputs alone are information, not a warning
-    assert "unused: traits\\.company\\.name, traits\\.title" in joined(app.info)
+    assert "unused: traits.company.name, traits.title" in joined(app.info)
     assert not app.warning
     notes = joined(app.info)
     assert "`external_id`:" in notes and "externalId" in notes
@@ -90,7 +90,7 @@ def test_side_effect_lookups_and_placeholders_are_marked(app):
     assert "Step 3 · request RudderStack delivers" in markdown
     captions = joined(app.caption)
     assert "placeholder — offline:" in captions
-    assert "Placeholder(s) in this body: `{{sales_account.id}}`" in captions
+    assert "Placeholder(s) in this body: {{sales_account.id}}" in captions
     assert "{{sales_account.id}}" in joined(app.code)
     assert "RudderStack itself calls Freshsales" in joined(app.info)  # the doc-vs-code note for this event
 
