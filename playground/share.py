@@ -20,10 +20,11 @@ import pandas as pd
 import streamlit as st
 
 from freshsales_mapper.engine.route import parse_template
+from freshsales_mapper.engine.secret import PLACEHOLDER_KEY
 
 from . import state
 from .display import markdown_literal
-from .pipeline import MAPPING_TARGETS, Settings
+from .pipeline import MAPPING_TARGETS, Settings, parse_input
 
 PARAM = "s"
 VERSION = 1
@@ -36,6 +37,24 @@ OPEN = "_share_open"
 
 class ShareError(ValueError):
     """A share link that cannot be read; the message says what is wrong with it."""
+
+
+def own_keys(events: str) -> set[str]:
+    """The API keys processor bodies in the events carry themselves (templates are not keys)."""
+    found = set()
+    for item in parse_input(events, "the text box").items:
+        config = item.destination.get("Config") if isinstance(item.destination, dict) else None
+        key = config.get("apiKey") if isinstance(config, dict) else None
+        if isinstance(key, str) and key.strip() and "{{" not in key and key != PLACEHOLDER_KEY:
+            found.add(key)
+    return found
+
+
+def without_keys(events: str) -> str:
+    """The events with every processor body's own key replaced by the placeholder, formatting kept."""
+    for key in sorted(own_keys(events), key=len, reverse=True):
+        events = events.replace(json.dumps(key, ensure_ascii=False)[1:-1], PLACEHOLDER_KEY).replace(key, PLACEHOLDER_KEY)
+    return events
 
 
 @dataclass(frozen=True)
@@ -136,12 +155,15 @@ def button(events: str, settings: Settings) -> None:
 
 @st.dialog("Share this mapping", width="medium", on_dismiss=_close)
 def _dialog(events: str, settings: Settings) -> None:
-    token = encode(SharedState(events, settings.domain, settings.mappings))
+    keys = own_keys(events)
+    token = encode(SharedState(without_keys(events), settings.domain, settings.mappings))
     problem = too_long(token)
     if problem:
         st.error(problem, icon=":material/link_off:")
         return
-    st.caption("The link holds the events, the domain and the event mappings. The API key is never put in it.")
+    st.caption("The link holds the events, the domain and the event mappings. The API key is never put in it"
+               + (f": the {len(keys)} key(s) your processor bodies carry are replaced by {PLACEHOLDER_KEY} "
+                  "(templates stay templates)." if keys else "."))
     if key_comes_from_events(state.api_key()):
         st.warning("Your API key setting is a template that takes the key from the events. Whoever opens this link "
                    "gets the events, so check they hold no key before you share it.", icon=":material/key:")

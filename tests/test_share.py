@@ -104,3 +104,22 @@ def test_an_unreadable_link_starts_an_empty_page_with_a_message(app):
     app.run()
     assert "This share link could not be read" in joined(app.error)
     assert app.text_area(key="events_input").value == ""
+
+
+def test_a_processor_bodys_own_key_never_travels_in_the_link(app):
+    own = "sk-LIVE-own-key-99991706"
+    bodies = [{"message": {"type": "identify", "traits": {"email": "a@example.com"}},
+               "destination": {"Config": {"domain": "acme.myfreshworks.com", "apiKey": own}}},
+              {"message": {"type": "identify", "traits": {"email": "b@example.com"}},
+               "destination": {"Config": {"domain": "acme.myfreshworks.com",
+                                          "apiKey": "{{ message.context.fsKey || \"YOUR_API_KEY\" }}"}}}]
+    text = json.dumps(bodies, indent=2)
+    paste(app, text)
+    app.button(key="share_button").click()
+    app.run()
+    assert not app.exception, app.exception
+    token = app.query_params[PARAM][0] if isinstance(app.query_params[PARAM], list) else app.query_params[PARAM]
+    events = unpacked(token)["events"]
+    assert own not in events and "1706" not in events
+    assert events == text.replace(own, "YOUR_API_KEY")  # formatting kept, the template kept as a template
+    assert "replaced by YOUR_API_KEY" in joined(app.caption)
