@@ -28,6 +28,8 @@ from .pipeline import MAPPING_TARGETS, Settings, parse_input
 
 PARAM = "s"
 VERSION = 1
+MAX_TEXT_BYTES = 1_000_000  # what a link may unpack to; the page never makes more than 8,000 characters hold more
+MAX_EVENTS = 5_000
 MAX_TOKEN_CHARS = 8000  # long URLs get cut by chat tools, proxies and some browsers well before 64 KB
 APPLIED = "_share_applied"  # the token this session has already loaded (so later edits are kept)
 SHARE_BUTTON = "share_button"
@@ -79,11 +81,15 @@ def decode(token: str) -> SharedState:
     except (binascii.Error, ValueError) as exc:
         raise ShareError("it is not base64url text (was the link cut short or edited?)") from exc
     try:
-        document = json.loads(zlib.decompress(packed).decode("utf-8"))
+        inflater = zlib.decompressobj()
+        text = inflater.decompress(packed, MAX_TEXT_BYTES + 1)  # a forged link can inflate 1,000-fold: stop early
+        if len(text) > MAX_TEXT_BYTES or inflater.unconsumed_tail:
+            raise ShareError(f"it unpacks to more than {MAX_TEXT_BYTES:,} bytes of text; share links hold at most that")
+        document = json.loads(text.decode("utf-8"))
     except (zlib.error, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ShareError("its data does not unpack (was the link cut short?)") from exc
     if not isinstance(document, dict) or document.get("v") != VERSION:
-        raise ShareError(f"it was made by another version of the playground (format {document.get('v')!r}"
+        raise ShareError(f"it was made by another version of the playground (format {document.get('v')!r})"
                          if isinstance(document, dict) else "it does not hold the playground's settings")
     events, domain, mappings = document.get("events"), document.get("domain"), document.get("mappings")
     if not isinstance(events, str) or not isinstance(domain, str) or not isinstance(mappings, list):
@@ -94,6 +100,10 @@ def decode(token: str) -> SharedState:
                 and entry[1] in MAPPING_TARGETS):
             raise ShareError(f"an event mapping in it is not a [from, to] pair: {json.dumps(entry)[:80]}")
         pairs.append((entry[0], entry[1]))
+    parsed = parse_input(events, "the share link")
+    if len(parsed.items) + len(parsed.errors) > MAX_EVENTS:
+        raise ShareError(f"it holds {len(parsed.items) + len(parsed.errors):,} events; share links hold at most "
+                         f"{MAX_EVENTS:,}")
     return SharedState(events, domain, tuple(pairs))
 
 

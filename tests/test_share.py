@@ -123,3 +123,25 @@ def test_a_processor_bodys_own_key_never_travels_in_the_link(app):
     assert own not in events and "1706" not in events
     assert events == text.replace(own, "YOUR_API_KEY")  # formatting kept, the template kept as a template
     assert "replaced by YOUR_API_KEY" in joined(app.caption)
+
+
+def _packed(document: dict) -> str:
+    return base64.urlsafe_b64encode(zlib.compress(json.dumps(document).encode(), 9)).decode().rstrip("=")
+
+
+def test_a_link_bomb_is_refused_before_it_unpacks_whole():
+    from playground import share
+
+    bomb = _packed({"v": 1, "events": " " * 3_000_000, "domain": "d", "mappings": []})  # 3 MB of text
+    assert len(bomb) <= MAX_TOKEN_CHARS
+    with pytest.raises(ShareError, match=f"more than {share.MAX_TEXT_BYTES:,} bytes"):
+        decode(bomb)
+    many = _packed({"v": 1, "events": '{"type":"identify"}\n' * (share.MAX_EVENTS + 1), "domain": "d", "mappings": []})
+    with pytest.raises(ShareError, match=f"at most {share.MAX_EVENTS:,}"):
+        decode(many)
+
+
+def test_the_version_message_closes_its_parenthesis():
+    with pytest.raises(ShareError) as caught:
+        decode(_packed({"v": 9}))
+    assert str(caught.value).count("(") == str(caught.value).count(")")
