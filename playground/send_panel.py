@@ -20,6 +20,7 @@ import streamlit as st
 
 from freshsales_mapper.engine.records import RecordKind, stored_cards
 from freshsales_mapper.engine.route import parse_template
+from freshsales_mapper.engine.secret import key_fingerprint
 from freshsales_mapper.inputs import EventInput
 from freshsales_mapper.sending import DomainError, FreshsalesClient, SendOutcome, normalize_domain, plain_words
 
@@ -34,6 +35,7 @@ GENERATION = "_send_generation"  # batch id -> how many times "send again" was a
 START_AGAIN = "_send_again_requested"  # set by the "Send again" button's callback
 OUTCOME_PICK = "send_outcome_pick"
 RESEND_UNKNOWN = "send_resend_unknown"
+CONFIRMED_FOR = "_live_confirmed_for"  # the (domain, key, batch) the Live tick was given for
 POLL_SECONDS = 0.2
 STATUS_ORDER = tuple(SendOutcome)
 STATUS_MEANING = {
@@ -105,6 +107,11 @@ def render(bundle: InputBundle, settings: Settings) -> None:
             st.error(markdown_literal(blocker), icon=":material/block:")
         confirmed = True
         if settings.mode == "Live":
+            # The tick belongs to this domain, key and batch: any change clears it before the box is drawn.
+            bound = digest(repr((identity, key_fingerprint(state.api_key() or ""), batch_id)))
+            if st.session_state.get(CONFIRMED_FOR) != bound:
+                st.session_state[CONFIRMED_FOR] = bound
+                st.session_state[state.LIVE_CONFIRM] = False
             confirmed = st.checkbox(f"I understand this writes to {markdown_literal(where)}", key=state.LIVE_CONFIRM)
         busy = any(j.running for j in jobs.values())
         other = next((j for j in jobs.values() if j.running and j is not job), None)

@@ -195,3 +195,26 @@ def test_unknown_activities_are_resent_only_with_the_resend_unknown_button(app, 
     assert not app.exception, app.exception
     assert metrics(app)["Delivered"] == "1" and len(server.activities()) == 1
     assert not [b for b in app.button if b.key == "send_resend_unknown"]
+
+
+@pytest.mark.parametrize("change", ["domain", "key", "batch"])
+def test_the_live_confirmation_belongs_to_its_domain_key_and_batch(app, change):
+    paste(app, sample("identify.json"))
+    app.sidebar.radio(key="mode").set_value("Live")
+    app.sidebar.text_input(key="domain").set_value("staging-acme.myfreshworks.com")
+    app.run()
+    set_key(app, "live-key-aaaa-bbbb-cccc")
+    app.checkbox(key="live_confirm").check()
+    app.run()
+    assert app.checkbox(key="live_confirm").value and not app.button(key="send_button").disabled
+    if change == "domain":
+        app.sidebar.text_input(key="domain").set_value("production-acme.myfreshworks.com")
+        app.run()
+    elif change == "key":
+        set_key(app, "live-key-dddd-eeee-ffff")
+    else:
+        paste(app, sample("group_with_user_email.json"))
+    assert not app.checkbox(key="live_confirm").value
+    assert app.button(key="send_button").disabled
+    app.run()  # and it stays cleared: a rerun with nothing changed does not restore it
+    assert not app.checkbox(key="live_confirm").value
