@@ -16,7 +16,7 @@ from typing import Any
 
 from freshsales_mapper.engine.plan import TransformResult
 from freshsales_mapper.engine.resolvers import OfflineResolver
-from freshsales_mapper.engine.route import parse_template
+from freshsales_mapper.engine.route import masked_template, parse_template
 from freshsales_mapper.engine.secret import PLACEHOLDER_KEY, mask_key
 from freshsales_mapper.engine.transform import transform_event
 from freshsales_mapper.engine.vocabulary import MappingOutcome
@@ -43,7 +43,7 @@ _RESOLVER = OfflineResolver()
 def preview_key(api_key: str | None) -> str:
     """What previews put where the key goes: the masked key, or a visible placeholder when there is none."""
     if api_key and parse_template(api_key):
-        return api_key  # a {{ path || default }} template says where the key comes from; what it finds is masked
+        return masked_template(api_key)  # says where the key comes from; its default and what it finds are masked
     return mask_key(api_key) if api_key else PLACEHOLDER_KEY
 
 

@@ -271,14 +271,31 @@ def parse_template(text: str) -> tuple[str, str] | None:
     return path, default
 
 
+def masked_template(text: str) -> str:
+    """A key setting as it may be shown: a template keeps its path, and its default (often the real key) is masked."""
+    parsed = parse_template(text)
+    if parsed is None:
+        return mask_key(text) if "{{" in text else text
+    path, default = parsed
+    filled = js_trim(default.replace('"', ""))
+    return f'{{{{ {path} || "{mask_key(filled)}" }}}}' if filled else text.strip()
+
+
 def _fill(text: str, setting: str, item: dict, notes: list[RouteNote], owned: set[int]) -> Any:
     if "{{" not in text:
         return text
+    if setting in SECRET_SETTINGS:
+        return _fill_shown(text, masked_template(text), setting, item, notes, owned)
+    return _fill_shown(text, text.strip(), setting, item, notes, owned)
+
+
+def _fill_shown(text: str, quoted: str, setting: str, item: dict, notes: list[RouteNote], owned: set[int]) -> Any:
+    """Fill ``text``; the notes quote it as ``quoted`` (a key template's default masked)."""
     parsed = parse_template(text)
     if parsed is None:
         notes.append(RouteNote(RouteStep.TEMPLATE_IGNORED, f"{setting} contains {{{{ but is not a "
                                "{{ path || default }} template RudderStack understands, so it is used as written.",
-                               setting=setting, template=text))
+                               setting=setting, template=quoted))
         return text
     path, default = parsed
     field_path = "message." + path[len("event."):] if path.startswith("event.") else path
@@ -288,14 +305,14 @@ def _fill(text: str, setting: str, item: dict, notes: list[RouteNote], owned: se
         shown = _shown(setting, value)
         gone = (f"; RudderStack then removed {field_path} from the event before the destination ran" if removed
                 else f"; RudderStack leaves {field_path} in the event because the value is empty")
-        notes.append(RouteNote(RouteStep.TEMPLATE_VALUE, f"{setting} came from {text.strip()}: the value from "
-                               f"{field_path} ({shown}){gone}.", setting, text, field_path, shown, removed))
+        notes.append(RouteNote(RouteStep.TEMPLATE_VALUE, f"{setting} came from {quoted}: the value from "
+                               f"{field_path} ({shown}){gone}.", setting, quoted, field_path, shown, removed))
         return value
     filled = js_trim(default.replace('"', ""))
     shown = _shown(setting, filled)
-    notes.append(RouteNote(RouteStep.TEMPLATE_DEFAULT, f"{setting} came from {text.strip()}: {field_path} is "
+    notes.append(RouteNote(RouteStep.TEMPLATE_DEFAULT, f"{setting} came from {quoted}: {field_path} is "
                            f"{'null' if value is None else 'not set'}, so the default was used ({shown}).",
-                           setting, text, field_path, shown))
+                           setting, quoted, field_path, shown))
     return filled
 
 
