@@ -35,6 +35,9 @@ GENERATION = "_send_generation"  # batch id -> how many times "send again" was a
 START_AGAIN = "_send_again_requested"  # set by the "Send again" button's callback
 OUTCOME_PICK = "send_outcome_pick"
 RESEND_UNKNOWN = "send_resend_unknown"
+AGAIN_ASKED = "_send_again_asked"  # "batch/generation" whose "Send again" awaits its confirmation
+SEND_AGAIN_YES = "send_again_yes"
+SEND_AGAIN_NO = "send_again_no"
 CONFIRMED_FOR = "_live_confirmed_for"  # the (domain, key, batch) the Live tick was given for
 POLL_SECONDS = 0.2
 STATUS_ORDER = tuple(SendOutcome)
@@ -138,16 +141,44 @@ def render(bundle: InputBundle, settings: Settings) -> None:
                     _start(bundle, settings, job.batch_id, where, jobs, job, resend_unknown=True)
                     st.rerun()
             if job.complete:
-                st.button("Send again (sends every event once more)", key=state.SEND_AGAIN,
-                          disabled=bool(blocker) or not confirmed, on_click=_ask_send_again, args=(batch_id,))
+                _send_again_buttons(batch_id, generation, disabled=bool(blocker) or not confirmed)
         if settings.mode == "Sandbox":
             _sandbox_records()
 
 
-def _ask_send_again(batch_id: str) -> None:
-    """A new generation of the batch: a fresh job and journal, so every event is sent once more."""
+def _send_again_buttons(batch_id: str, generation: int, *, disabled: bool) -> None:
+    """ "Send again" asks first; each confirmation sends once, however often the buttons are clicked."""
+    request = f"{batch_id}/{generation}"
+    if st.session_state.get(AGAIN_ASKED) != request:
+        st.button("Send again (sends every event once more)", key=state.SEND_AGAIN, disabled=disabled,
+                  on_click=_ask_send_again, args=(request,))
+        return
+    st.warning("Send every event of this batch once more? Freshsales gets each one again: new sales activities, "
+               "upserts repeated.", icon=":material/replay:")
+    with st.container(horizontal=True, gap="small"):
+        st.button("Yes, send every event again", key=SEND_AGAIN_YES, type="primary", disabled=disabled,
+                  on_click=_send_again, args=(batch_id, generation))
+        st.button("Cancel", key=SEND_AGAIN_NO, on_click=st.session_state.pop, args=(AGAIN_ASKED, None))
+
+
+def _ask_send_again(request: str) -> None:
+    st.session_state[AGAIN_ASKED] = request
+
+
+def _send_again(batch_id: str, generation: int) -> None:
+    """A new generation of the batch (a fresh job and journal), once per confirmation.
+
+    Clicks queue in the browser while a rerun runs: a second click on the same confirmation, or one while a send
+    runs, arrives after the generation moved on (or the question was answered) and is ignored.
+    """
+    if st.session_state.pop(AGAIN_ASKED, None) != f"{batch_id}/{generation}":
+        return
     generations = st.session_state.setdefault(GENERATION, {})
-    generations[batch_id] = generations.get(batch_id, 0) + 1
+    if generations.get(batch_id, 0) != generation:
+        return
+    if any(j.running for j in st.session_state.get(JOBS, {}).values()):
+        return
+    generations[batch_id] = generation + 1
     st.session_state[START_AGAIN] = batch_id
 
 

@@ -72,8 +72,16 @@ def test_a_second_click_does_not_send_again(app):
     click_send(app)
     assert "Already sent" in joined(app.info)
     assert len(server.request_log) == calls and len(server.activities()) == 1
-    # Only the explicit "Send again" sends it once more (a new sales activity).
+    # Only the explicit "Send again", once confirmed, sends it once more (a new sales activity).
     app.button(key="send_again").click()
+    app.run()
+    assert "Send every event of this batch once more?" in joined(app.warning) and len(server.activities()) == 1
+    app.button(key="send_again_no").click()
+    app.run()
+    assert len(server.activities()) == 1 and app.button(key="send_again")  # cancelled: asked again next time
+    app.button(key="send_again").click()
+    app.run()
+    app.button(key="send_again_yes").click()
     app.run()
     assert not app.exception, app.exception
     assert len(server.activities()) == 2 and "Last run (run 1) to the sandbox" in joined(app.caption)
