@@ -66,7 +66,7 @@ def _target(settings: Settings) -> tuple[str, str, str | None]:
     try:
         host = normalize_domain(settings.domain)
     except DomainError as exc:
-        return "live:?", settings.domain, f"Cannot send: {exc}."
+        return "live:?", settings.domain, f"Cannot send: {markdown_literal(str(exc))}."  # quotes the domain
     if not state.api_key():
         return f"live:{host}", host, "Enter your Freshsales API key in the sidebar (and press Enter) to send."
     return f"live:{host}", host, None
@@ -107,7 +107,7 @@ def render(bundle: InputBundle, settings: Settings) -> None:
 
             faults_panel.render(sandbox.ensure())
         if blocker:
-            st.error(markdown_literal(blocker), icon=":material/block:")
+            st.error(blocker, icon=":material/block:")
         confirmed = True
         if settings.mode == "Live":
             # The tick belongs to this domain, key and batch: any change clears it before the box is drawn.

@@ -59,6 +59,7 @@ def test_a_forged_share_link_loads_nothing_and_links_nowhere(open_page, server_u
         page.get_by_role("option").nth(1).click()
         page.get_by_text("carries its own destination").first.wait_for()
     page.wait_for_load_state("networkidle")
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="detached")
     if os.environ.get("INJECTION_SCREENSHOTS"):
         page.screenshot(path=f"{os.environ['INJECTION_SCREENSHOTS']}/injection_{width}.png", full_page=True)
     assert hits == []
