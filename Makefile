@@ -74,6 +74,7 @@ bench: install-dev
 	$(PY) benchmarks/bench_send.py
 	$(PY) benchmarks/bench_app.py
 	$(PY) benchmarks/bench_emulator.py
+	$(PY) benchmarks/bench_bombs.py
 
 clean-venv:
 	rm -rf $(VENV)
