@@ -21,6 +21,8 @@ write, rate limits) with :func:`send` or :class:`BatchSender`; :class:`EmulatorS
 Freshsales to try it on, which misbehaves on demand with :class:`Faults`. The HTTP stack is imported
 only when one of those is first used. :func:`record_cards` says what a result becomes in Freshsales,
 the way a CRM user reads it.
+After a send, ``fm.read_back(client, outcome)`` reads back the records a delivered event touched and
+says, field by field, whether Freshsales stored what was sent (same, normalised, different, ignored).
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ if TYPE_CHECKING:
     from freshsales_mapper.emulator.server import EmulatorServer
     from freshsales_mapper.sending.client import FreshsalesClient
     from freshsales_mapper.sending.live_resolver import LiveResolver
+    from freshsales_mapper.sending.readback import read_back
     from freshsales_mapper.sending.sender import BatchSender, EventOutcome
 
 __version__ = "0.1.0"
@@ -67,6 +70,7 @@ __all__ = [
     "destination",
     "live_lookups",
     "processor_response",
+    "read_back",
     "record_cards",
     "record_lookups",
     "replay_lookups",
@@ -82,6 +86,7 @@ _LAZY = {
     "FreshsalesClient": "freshsales_mapper.sending.client",
     "LiveResolver": "freshsales_mapper.sending.live_resolver",
     "EmulatorServer": "freshsales_mapper.emulator.server",
+    "read_back": "freshsales_mapper.sending.readback",
     "Faults": "freshsales_mapper.emulator.faults",
 }
 

@@ -128,7 +128,7 @@ def test_each_event_gets_one_outcome_in_input_order(emulator):
     assert first.requests == [{"kind": "final", "method": "POST", "url": server.base_url +
                                "/crm/sales/api/contacts/upsert", "status": 200, "ok": True,
                                "outcome": "delivered", "message": "HTTP 200", "attempts": 1,
-                               "body": first.requests[0]["body"]}]
+                               "record_id": contact["id"], "body": first.requests[0]["body"]}]
     assert first.requests[0]["body"]["contact"]["emails"] == "a@example.com"
     assert outcomes[2].record_id == server.accounts()[0]["id"]
 

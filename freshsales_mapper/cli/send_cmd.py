@@ -14,6 +14,8 @@ from freshsales_mapper.engine.route import holds_template
 from freshsales_mapper.inputs import EventInput
 from freshsales_mapper.sending import DomainError, FreshsalesClient
 from freshsales_mapper.sending.journal import JournalError, JournalWriteError
+from freshsales_mapper.sending.outcomes import SendOutcome
+from freshsales_mapper.sending.readback import RecordReadback, read_back
 from freshsales_mapper.sending.resume import destination_config
 from freshsales_mapper.sending.sender import (
     BatchSender,
@@ -54,6 +56,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="one JSON outcome per line on stdout (the default when stdout is not a terminal)")
     output_choice.add_argument("--table", dest="json_lines", action="store_false", default=None,
                        help="a progress line, then a table of outcomes grouped by status (the default on a terminal)")
+    parser.add_argument("--readback", action="store_true",
+                        help="after each delivered event, read back the records it touched (one GET each, counted "
+                             "in the rate budget) and add to its outcome a 'readback' list: per record its kind, id, "
+                             "the record as stored, and for every field sent whether Freshsales stored it as sent")
     parser.add_argument("--dry-run", action="store_true",
                         help="transform offline and list the requests that would be sent; sends nothing")
     parser.add_argument("--rate-limit-per-minute", type=int, default=400, metavar="N",
@@ -110,7 +116,12 @@ def run(args: argparse.Namespace) -> int:
 
     shown: list[EventOutcome] = []
 
+    readers: dict[tuple[str, str], FreshsalesClient] = {}
+
     def show(done: int, total: int, outcome: EventOutcome) -> None:
+        if args.readback and not args.dry_run and outcome.status == SendOutcome.DELIVERED and outcome.index is not None:
+            outcome.readback = [record.to_json() for record in _read_back(items[outcome.index], outcome, readers,
+                                                                              options)]
         shown.append(outcome)
         display.outcome(len(shown), len(entries), outcome)
 
@@ -143,6 +154,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"send: interrupted after {len(shown)} of {len(items)} event(s){resume}", file=sys.stderr)
         print(f"send: {summary_line(shown)}", file=sys.stderr)
         return 130
+    for reader in readers.values():
+        reader.close()
     outcomes = unread + outcomes
     display.finish(outcomes)
     summary = summarize(outcomes)
@@ -185,3 +198,13 @@ def _refuse_journal_that_is_the_input(journal: str, source: str) -> None:
         return  # a journal not yet made, or an input the reader reports on
     if (journal_stat.st_dev, journal_stat.st_ino) == (input_stat.st_dev, input_stat.st_ino):
         raise cli.InputProblem(f"--journal {journal} is the input itself; give the journal a file of its own")
+
+
+def _read_back(item: EventInput, outcome: EventOutcome, readers: dict[tuple[str, str], FreshsalesClient],
+               options: dict[str, Any]) -> list[RecordReadback]:
+    """The records a delivered event touched, read with a client of its own account (one per account)."""
+    domain, api_key = destination_settings(routed_destination(item))
+    slot = (domain, hashlib.sha256(api_key.encode()).hexdigest())
+    if slot not in readers:
+        readers[slot] = client_factory(**options)(domain, api_key)
+    return read_back(readers[slot], outcome)

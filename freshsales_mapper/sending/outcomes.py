@@ -57,6 +57,7 @@ class EventOutcome:
     requests: list[dict] = field(default_factory=list)  # every HTTP call made for the event, lookups included
     location: str = ""  # where the event was in the input ("line 3", "item [2]")
     losses: list[Loss] = field(default_factory=list)  # what the mapped event loses on the way (engine.losses)
+    readback: list[dict] | None = None  # with send --readback: the records as Freshsales stored them (readback.py)
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

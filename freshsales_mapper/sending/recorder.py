@@ -39,6 +39,8 @@ def request_entry(kind: str, request: HttpRequest, reply: ClientReply | None, ba
     else:
         entry.update(status=reply.status, ok=reply.ok, outcome=reply.outcome, message=reply.message,
                      attempts=reply.attempts)
+        if reply.ok:  # which record a write touched (a lookup's upsert too), for reading it back (readback.py)
+            entry["record_id"] = record_id(reply.body)
     entry["body"] = request.body  # what was (or would be) sent; keys travel only in headers, never shown
     return entry
 
