@@ -47,10 +47,11 @@ class SendJob:
 
     @property
     def complete(self) -> bool:
-        """Every event has an outcome and none is worth resuming (failed ones are)."""
+        """Every event has an outcome and none is worth resuming: only failures a retry can fix are (a
+        connection error, a 429, a 5xx on a read or upsert), not Freshsales' refusals (400, 404, 422)."""
         if self.running or self.error or len(self.outcomes) < self.total:
             return False
-        return all(o.status != SendOutcome.FAILED for o in self.outcomes)
+        return not any(o.status == SendOutcome.FAILED and o.retryable for o in self.outcomes)
 
     @property
     def unknown(self) -> int:
@@ -103,6 +104,7 @@ class SendJob:
             client = make_client()
             client.on_progress = self.notice  # Retry-After waits and retries, shown on the page
             outcomes = BatchSender(client, journal_path=self.journal_path, on_progress=self._progress,
+                                   resend_refused=False,
                                    resend_unknown=resend_unknown, on_warning=self.notice).send(items)
             with self._lock:
                 self.outcomes, self.done = outcomes, len(outcomes)

@@ -43,7 +43,8 @@ POLL_SECONDS = 0.2
 STATUS_ORDER = tuple(SendOutcome)
 STATUS_MEANING = {
     "delivered": "Freshsales accepted every request for the event",
-    "failed": "Freshsales refused a request or could not be reached; resume to send it again",
+    "failed": "refused by Freshsales (fix the cause; Resume does not resend these) or not reached (Resume "
+              "sends those again)",
     "unknown": "a request went out but no answer came back; check Freshsales, then use Resend unknown",
     "skipped": "RudderStack would not send it (the reason says why); nothing was sent",
 }
@@ -227,9 +228,10 @@ def _plural(count: int, word: str) -> str:
 def resume_label(job: SendJob) -> str:
     """What the resume button will send: "Resume: 3 failed events" (delivered ones are never resent)."""
     latest = job.latest()
-    failed = sum(1 for o in latest if o.status == SendOutcome.FAILED)
+    failed = sum(1 for o in latest if o.status == SendOutcome.FAILED and o.retryable)
     unsent = job.total - len(latest)
-    parts = ([_plural(failed, "failed event")] if failed else []) + ([f"{unsent} not sent yet"] if unsent else [])
+    parts = ([_plural(failed, "failed event") + " a retry can fix"] if failed else []) + (
+        [f"{unsent} not sent yet"] if unsent else [])
     return "Resume: " + (" and ".join(parts) if parts else _plural(job.total, "event"))
 
 

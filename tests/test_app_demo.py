@@ -89,7 +89,7 @@ def test_a_half_failing_sandbox_shows_retries_and_resume(app, emulator):
     retries = next(e for e in app.expander if "retries" in e.label)
     assert "after HTTP 429" in joined(retries.text) and "after HTTP 500" in joined(retries.text)
     resume = app.button(key="send_button")
-    assert resume.label == f"Resume: {failed} failed event{'s' if failed > 1 else ''}"
+    assert resume.label == f"Resume: {failed} failed event{'s' if failed > 1 else ''} a retry can fix"
     click_send(app)  # resumed with the faults still on: only the failed events go again
     assert int(metrics(app)["Failed"]) < failed and "totals across 2 runs" in joined(app.caption)
     app.button(key=faults_panel.RESET).click().run()

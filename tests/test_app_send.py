@@ -95,7 +95,7 @@ def test_a_failed_send_resumes_without_resending_what_was_delivered(app, emulato
     first = metrics(app)
     failed, delivered = int(first["Failed"]), int(first["Delivered"])
     assert failed > 0 and delivered > 0 and failed + delivered == 12
-    label = f"Resume: {failed} failed event{'s' if failed > 1 else ''}"
+    label = f"Resume: {failed} failed event{'s' if failed > 1 else ''} a retry can fix"
     assert app.button(key="send_button").label == label
     assert f"fix the cause and click **{label}**" in joined(app.warning)
     server.fail_rate = 0.0  # the outage is over
@@ -226,3 +226,17 @@ def test_the_live_confirmation_belongs_to_its_domain_key_and_batch(app, change):
     assert app.button(key="send_button").disabled
     app.run()  # and it stays cleared: a rerun with nothing changed does not restore it
     assert not app.checkbox(key="live_confirm").value
+
+
+def test_freshsales_refusals_are_failed_for_good_and_offer_no_resume(app, emulator):
+    server = sandbox_mode(app, emulator(api_key=SANDBOX_KEY))
+    events = [{"type": "identify", "traits": {"email": "r@example.com"}},
+              {"type": "track", "event": "lifecycle_stage", "properties": {"lifecycleStageId": 1},
+               "context": {"traits": {"email": "r@example.com"}}}]  # a stage the account does not have: 400
+    paste(app, "\n".join(json.dumps(e) for e in events))
+    click_send(app)
+    assert metrics(app)["Failed"] == "1" and metrics(app)["Delivered"] == "1"
+    assert not app.button(key="send_button").label.startswith("Resume"), app.button(key="send_button").label
+    outcomes = next(d.value for d in app.dataframe if "record id" in d.value.columns)
+    assert outcomes["reason"].str.contains("HTTP 400").sum() == 1
+    assert len([e for e in server.request_log if e.status == 400]) == 1

@@ -278,8 +278,8 @@ def test_journal_lines_hold_no_secrets_and_are_one_per_finished_event(emulator, 
     finished = [line for line in lines if line["status"] != "sending"]
     assert [line["key"] for line in finished] == [o.key for o in outcomes]
     assert [line["status"] for line in lines] == ["delivered", "skipped", "sending", "delivered"]
-    assert set(finished[0]) == {"key", "index", "status", "http_status", "record_id", "reason", "at", "plan",
-                                "sent", "pending"}
+    assert set(finished[0]) == {"key", "index", "status", "http_status", "record_id", "retryable", "reason", "at",
+                                "plan", "sent", "pending"}
     assert lines[2]["pending"] == lines[3]["sent"][-1] and lines[2]["pending"].startswith("POST /crm/sales/api/sales")
     assert finished[2]["record_id"] == server.activities()[0]["id"]
     assert EMULATOR_KEY not in journal.read_text()
@@ -407,3 +407,18 @@ def test_settings_templates_are_filled_from_each_event_before_the_client_is_chos
     emails = [c["emails"] for c in server.contacts()]
     assert any("tpl-right@example.com" in str(e) for e in emails)
     assert not any("tpl-wrong@example.com" in str(e) for e in emails)
+
+
+def test_a_refusal_is_resent_on_a_rerun_only_when_refusals_are_to_be_resent(emulator, tmp_path):
+    server = emulator()
+    journal = tmp_path / "run.jsonl"
+    items = as_items(identify("z@example.com"), lifecycle("z@example.com", stage_id=1))
+    first = make_sender(server, journal_path=journal).send(items)
+    assert [(o.status, o.retryable, o.http_status) for o in first] == [("delivered", False, 200),
+                                                                       ("failed", False, 400)]
+    log = len(server.request_log)
+    page = BatchSender(make_factory(server.base_url), journal_path=journal, resend_refused=False).send(items)
+    assert [o.status for o in page] == ["delivered", "failed"] and len(server.request_log) == log
+    assert page[1].reason.startswith("refused by Freshsales in an earlier run") and not page[1].retryable
+    cli = make_sender(server, journal_path=journal).send(items)  # the CLI: the user fixed the cause and reruns
+    assert cli[1].status == "failed" and len(server.request_log) > log

@@ -115,6 +115,9 @@ class BatchSender:
         checked Freshsales); requests the journal lists as delivered are still not resent.
     :param on_warning: called with a sentence for things worth telling (a repaired journal line).
     :param stalls_in_a_row: consecutive events that cannot connect or time out before the batch stops.
+    :param resend_refused: send again the events an earlier run's journal says Freshsales refused for
+        good (a 400, 404 or 422: not retryable). True (the CLI: the user reruns after fixing the cause);
+        the page's Resume passes False, so it sends only what a retry can fix.
     :raises JournalWriteError: from :meth:`send` when the journal cannot be written (e.g. a full disk).
     """
 
@@ -122,7 +125,7 @@ class BatchSender:
                  journal_path: str | os.PathLike | None = None,
                  on_progress: Callable[[int, int, EventOutcome], None] | None = None, dry_run: bool = False,
                  resend_unknown: bool = False, on_warning: Callable[[str], None] | None = None,
-                 stalls_in_a_row: int = 3):
+                 stalls_in_a_row: int = 3, resend_refused: bool = True):
         if isinstance(target, FreshsalesClient):
             self._shared: FreshsalesClient | None = target
             self._factory = None
@@ -136,6 +139,7 @@ class BatchSender:
         self.resend_unknown = resend_unknown
         self.on_warning = on_warning
         self.stalls_in_a_row = stalls_in_a_row
+        self.resend_refused = resend_refused
         self._clients: dict[tuple[str, str], FreshsalesClient] = {}
         self._breakers: dict[int, CircuitBreaker] = {}
         self._journal: Journal | None = None
@@ -216,6 +220,8 @@ class BatchSender:
             return not self.resend_unknown
         if earlier["status"] == "delivered":
             return earlier.get("plan") in (None, plan)  # journals without plans predate mapping checks
+        if earlier["status"] == "failed" and earlier.get("retryable") is False:
+            return not self.resend_refused and earlier.get("plan") in (None, plan)
         return False
 
     def _send_event(self, outcome: EventOutcome, item: EventInput, sent: list[str],
@@ -334,6 +340,10 @@ class BatchSender:
         if earlier["status"] == "delivered":
             outcome.status = SendOutcome.DELIVERED
             outcome.reason = "delivered in an earlier run; not resent"
+        elif earlier["status"] == "failed":
+            outcome.status, outcome.retryable = SendOutcome.FAILED, False
+            outcome.reason = (f"refused by Freshsales in an earlier run ({when}): {earlier.get('reason', '')}; not "
+                              "resent, as sending it unchanged would be refused again")
         else:
             outcome.status = SendOutcome.UNKNOWN
             outcome.reason = (f"outcome unknown since an earlier run ({when}); not resent: check Freshsales for "
@@ -366,4 +376,5 @@ class BatchSender:
             return
         self._journal.write({"key": outcome.key, "index": outcome.index, "status": str(status),
                              "http_status": outcome.http_status, "record_id": outcome.record_id,
+                             "retryable": outcome.retryable,
                              "reason": reason, "at": now_iso(), "plan": plan, "sent": sent, "pending": pending})
