@@ -139,24 +139,25 @@ class _Reaper:
             self.sweep(seconds_from_env("PLAYGROUND_REAP_AFTER_SECONDS", 120.0))
 
     def sweep(self, grace: float) -> None:
-        runtime = Runtime.instance()
+        try:
+            runtime = Runtime.instance()
+        except RuntimeError:  # the server itself is gone (AppTest's runtime ends with its test): so are its sessions
+            runtime = None
         now = time.monotonic()
         with self._lock:
             owners = list(self._owners.items())
         for session_id, (ref, gone_since) in owners:
             record = ref()
-            if record is None or runtime.is_active_session(session_id):
-                gone_since[0] = None
-                if record is None:
-                    with self._lock:
-                        self._owners.pop(session_id, None)
-                continue
-            gone_since[0] = gone_since[0] or now
-            if now - gone_since[0] >= grace:
+            if record is not None:
+                if runtime is not None and runtime.is_active_session(session_id):
+                    gone_since[0] = None  # connected (again)
+                    continue
+                gone_since[0] = gone_since[0] or now
+                if runtime is not None and now - gone_since[0] < grace:
+                    continue  # a reconnecting tab keeps its session: give it the grace period
                 record.release()
-                with self._lock:
-                    self._owners.pop(session_id, None)
-
+            with self._lock:
+                self._owners.pop(session_id, None)
 
 _REAPER = _Reaper()
 

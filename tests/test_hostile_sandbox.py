@@ -15,6 +15,7 @@ import sys
 import tempfile
 import threading
 import time
+import weakref
 
 import pytest
 import requests
@@ -142,3 +143,14 @@ def test_the_leftover_check_finds_threads_folders_and_processes(emulator):
         os.rmdir(folder)
         server.stop()
     assert conftest.leftovers(before) == []
+
+
+def test_the_reaper_releases_what_a_session_owned_once_the_server_itself_is_gone():
+    from playground.sandbox import SessionOwned, _Reaper
+
+    record = SessionOwned()
+    folder = record.ensure_folder()
+    reaper = _Reaper()
+    reaper._owners["gone-session"] = (weakref.ref(record), [None])  # as watch() records it, without its thread
+    reaper.sweep(grace=120.0)  # no Streamlit runtime in this process: its sessions cannot come back
+    assert not os.path.exists(folder) and reaper._owners == {}
