@@ -1,11 +1,11 @@
-"""Many events: summary metrics, failures by reason, a chart, a filterable table, one row's detail, downloads."""
+"""Many events: summary metrics, skipped events and losses by reason, a chart, a filterable table, one row's detail, downloads."""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
-from freshsales_mapper.engine.vocabulary import MappingOutcome
+from freshsales_mapper.engine.vocabulary import SKIPPED_LABEL, MappingOutcome
 from freshsales_mapper.inputs import validate_event
 
 from . import demo_view, downloads, single_view, state
@@ -61,7 +61,7 @@ def render(bundle: InputBundle, settings: Settings) -> None:
         demo_view.render_story(story, after_send=outcomes is not None)
     if presenter:
         # Folded, not dropped: the filters keep their state for when presenter mode is switched off.
-        with st.expander("Counts, failures and every event"):
+        with st.expander("Counts, skipped events, losses and every event"):
             shown, clicked = _results(report, frame)
     else:
         shown, clicked = _results(report, frame)
@@ -90,7 +90,9 @@ def _metrics(report: BatchReport, frame: pd.DataFrame) -> None:
         st.metric("Lossy", report.lossy, border=True, width=METRIC_PX,
                   help="Mapped, but something is lost on the way: a value dropped, an address blanked, a contact "
                        "not linked. The reason column names each loss.")
-        st.metric("Failed", report.failed, border=True, width=METRIC_PX)
+        st.metric("Skipped", report.skipped, border=True, width=METRIC_PX,
+                  help=f"{SKIPPED_LABEL.capitalize()}: nothing of these events reaches Freshsales. A Sandbox or Live "
+                       "send counts them as skipped too; the reason column gives RudderStack's error.")
         st.metric("Unreadable", len(report.errors), border=True, width=METRIC_PX)
         st.metric("Requests", requests, border=True, width=METRIC_PX,
                   help="Final requests RudderStack would hand to its router.")
@@ -105,10 +107,10 @@ def _charts(frame: pd.DataFrame) -> None:
     with st.container(key=STACK_CHARTS):
         left, right = st.columns([3, 2], gap="large")
     with left:
-        st.markdown("**Failures and losses by reason**")
+        st.markdown("**Skipped events and losses by reason**")
         reasons = reason_counts(frame)
         if reasons.empty:
-            st.caption("No failures and no losses: every event maps whole.")
+            st.caption("Nothing skipped and nothing lost: every event maps whole.")
         else:
             st.html(plain_table_html(["Reason: RudderStack's error, or what a mapped event loses", "events", "RudderStack"],
                                      reasons.astype(str).values.tolist(), widths=(64, 12, 24)))

@@ -112,7 +112,7 @@ def render_story(story: Story, *, after_send: bool) -> None:
             st.vega_lite_chart(story.chart, _story_chart(list(story.chart["outcome"].unique())), width="stretch")
 
 
-OUTCOME_COLOURS = {"would be sent": "#1f77b4", "delivered": "#2e9e5b", "not sent": "#8c8c8c", "skipped": "#b0b0b0",
+OUTCOME_COLOURS = {"would be sent": "#1f77b4", "delivered": "#2e9e5b", "skipped": "#b0b0b0",
                    "failed": "#d9534f", "unknown": "#f0ad4e", "not sent yet": "#d0d0d0"}
 
 

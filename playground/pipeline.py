@@ -183,7 +183,8 @@ class BatchReport:
     content: list[str] = field(default_factory=list)
 
     @property
-    def failed(self) -> int:
+    def skipped(self) -> int:
+        """Events RudderStack rejects: a send skips them, so nothing of them reaches Freshsales."""
         return sum(1 for r in self.results if r.error is not None)
 
     @property
@@ -193,7 +194,7 @@ class BatchReport:
     @property
     def mapped(self) -> int:
         """Mapped with nothing lost."""
-        return len(self.results) - self.failed - self.lossy
+        return len(self.results) - self.skipped - self.lossy
 
 
 def run_batch(items: Sequence[EventInput], errors: Sequence[InputError], settings: Settings) -> BatchReport:

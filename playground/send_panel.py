@@ -21,8 +21,11 @@ import streamlit as st
 from freshsales_mapper.engine.records import RecordKind, stored_cards
 from freshsales_mapper.engine.route import parse_template
 from freshsales_mapper.engine.secret import key_fingerprint
+from freshsales_mapper.engine.vocabulary import SKIPPED_LABEL
 from freshsales_mapper.inputs import EventInput
 from freshsales_mapper.sending import DomainError, FreshsalesClient, SendOutcome, normalize_domain, plain_words
+from freshsales_mapper.sending.outcomes import REFUSED_LABEL, RETRYABLE_LABEL
+from freshsales_mapper.sending.summary import summarize
 
 from . import demo_view, sandbox, state
 from .display import json_text, markdown_literal
@@ -43,10 +46,10 @@ POLL_SECONDS = 0.2
 STATUS_ORDER = tuple(SendOutcome)
 STATUS_MEANING = {
     "delivered": "Freshsales accepted every request for the event",
-    "failed": "refused by Freshsales (fix the cause; Resume does not resend these) or not reached (Resume "
-              "sends those again)",
+    "failed": f"{REFUSED_LABEL} (400, 404, 422: fix the cause; Resume does not resend these), or "
+              f"{RETRYABLE_LABEL} (a connection error, a 429, a 5xx on a read or upsert: Resume sends those again)",
     "unknown": "a request went out but no answer came back; check Freshsales, then use Resend unknown",
-    "skipped": "RudderStack would not send it (the reason says why); nothing was sent",
+    "skipped": f"{SKIPPED_LABEL}: nothing was sent (the reason gives RudderStack's error), as the preview said",
 }
 OUTCOME_FILTER = "send_outcome_filter"
 SANDBOX_CARDS = 12  # stored records shown as cards per object (every one is in the table)
@@ -246,17 +249,17 @@ def _show(job: SendJob) -> None:
     st.progress(min(len(latest) / max(job.total, 1), 1.0),
                 text=f"{len(latest)} of {job.total} event(s) have an outcome")
     counts = {s: sum(1 for o in latest if o.status == s) for s in STATUS_ORDER}
-    requests = sum(1 for o in this_run for r in o.requests if r.get("status") is not None)
+    last_run = summarize(this_run)
+    requests = last_run["http_requests"]
     with st.container(horizontal=True, gap="small"):
         for status in STATUS_ORDER:
-            st.metric(status.capitalize(), counts[status], border=True, width=METRIC_PX, help=STATUS_MEANING[status])
+            st.metric(status.title, counts[status], border=True, width=METRIC_PX, help=STATUS_MEANING[status])
         st.metric("HTTP requests", requests, border=True, width=METRIC_PX,
-                  help="Requests the last run made (lookups included); earlier runs' are not counted again.")
+                  help="Requests the last run made (lookups included), answered or not; earlier runs' are not "
+                       "counted again.")
     seconds = max(job.finished_at - job.started_at, 0.0) if job.finished_at else 0.0
-    sent_now = sum(1 for o in this_run if o.requests)
     st.caption(f"Event counts are this batch's totals across {_plural(job.runs, 'run')}. Last run (run {job.runs}) "
-               f"to {markdown_literal(job.target)}: {_plural(sent_now, 'event')} sent, {_plural(requests, 'HTTP request')}"
-               + (f", {seconds:.1f} s." if seconds else "."))
+               f"to {markdown_literal(job.target)}: {run_words(last_run)}" + (f", {seconds:.1f} s." if seconds else "."))
     st.caption(" · ".join(f"**{s}**: {STATUS_MEANING[s]}" for s in STATUS_ORDER))
     # Reasons quote events and replies: escape the sentence, then put the page's own Markdown hints back.
     hints = {"RESENDUNKNOWNHINT": "then use **Resend unknown** below",
@@ -275,11 +278,21 @@ def _show(job: SendJob) -> None:
     shown = [o for o in latest if not picked or o.status in picked]
     st.dataframe(outcome_frame(shown), hide_index=True, height=min(36 * (len(shown) + 1), 320),
                  column_config={"#": st.column_config.NumberColumn("#", width=40),
-                                "status": st.column_config.TextColumn("status", width=80),
+                                "status": st.column_config.TextColumn("status", width=150),
                                 "reason": st.column_config.TextColumn("reason", width="large")},
                  column_order=("#", "status", "reason", "HTTP", "record id", "input"))
     if not state.get(state.PRESENTER):  # URLs and JSON answers are engineer detail
         _responses(latest)
+
+
+def run_words(last_run: dict) -> str:
+    """ "2 events sent: 3 HTTP requests, 1 answered" — events and requests counted the same way as the metrics."""
+    tried, requests, answered = last_run["events_tried"], last_run["http_requests"], last_run["http_answered"]
+    if not tried:
+        return "no event needed sending"
+    answers = "every one answered" if answered == requests else (
+        "none answered" if not answered else f"{answered} answered")
+    return f"{_plural(tried, 'event')} sent: {_plural(requests, 'HTTP request')}, {answers}"
 
 
 def _sandbox_records() -> None:
@@ -324,7 +337,7 @@ def outcome_frame(outcomes: list) -> pd.DataFrame:
     return pd.DataFrame({
         "#": [o.index + 1 for o in outcomes],
         "input": [o.location for o in outcomes],
-        "status": [o.status for o in outcomes],
+        "status": [o.label for o in outcomes],
         "reason": [shown_reason(o) for o in outcomes],
         "HTTP": ["" if o.http_status is None else str(o.http_status) for o in outcomes],
         "record id": ["" if o.record_id is None else str(o.record_id) for o in outcomes],

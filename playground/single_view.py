@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from freshsales_mapper.engine.plan import FinalRequest, LookupStep, TransformFailure, TransformResult
+from freshsales_mapper.engine.vocabulary import SKIPPED_LABEL
 from freshsales_mapper.inputs import EventInput, ShapeError
 
 from . import demo_view, mapping_fix, state
@@ -70,7 +71,7 @@ def headline(item: EventInput, result: TransformResult, rows: list[FieldRow]) ->
             parts.append(f"{len(result.lookups)} lookup{'s' if len(result.lookups) != 1 else ''} while transforming"
                          + (f" ({writes} writing)" if writes else ""))
     else:
-        parts.append("rejected by RudderStack")
+        parts.append(SKIPPED_LABEL)
     parts += [markdown_literal(phrase) for phrase in problem_summary(rows, result)]
     if result.unmapped_count:
         parts.append(unused_phrase(result))

@@ -16,9 +16,10 @@ import pandas as pd
 
 from freshsales_mapper.engine.plan import TransformResult
 from freshsales_mapper.engine.records import RecordKind, record_cards
+from freshsales_mapper.engine.vocabulary import MappingOutcome
 
 WOULD_SEND = "would be sent"
-NOT_SENT = "not sent"
+SKIPPED = str(MappingOutcome.SKIPPED)  # before a send too: RudderStack rejects the event, so it never goes
 OBJECT_WORDS = {RecordKind.CONTACT: ("contact", "contacts"), RecordKind.SALES_ACCOUNT: ("account", "accounts"),
                 RecordKind.SALES_ACTIVITY: ("activity", "activities")}
 OBJECT_ORDER = ("contact", "sales account", "sales activity")
@@ -62,7 +63,7 @@ def batch_story(results: Sequence[TransformResult], unreadable: int = 0,
         outcome = outcomes[number] if outcomes is not None and number < len(outcomes) else None
         if result.error is not None:
             not_sent[reason_words(result.error.message)] += 1
-            records[("rejected event", outcome or NOT_SENT)] += 1
+            records[("rejected event", outcome or SKIPPED)] += 1
             continue
         if outcomes is not None and outcome != "delivered":
             troubles[outcome or "not sent yet"] += 1
@@ -90,10 +91,10 @@ def batch_story(results: Sequence[TransformResult], unreadable: int = 0,
     for word in ("failed", "unknown", "not sent yet"):
         if troubles[word]:
             parts.append(f"{troubles[word]} event{'s' if troubles[word] != 1 else ''} {word}")
-    failed = sum(not_sent.values())
-    if failed:
+    rejected = sum(not_sent.values())
+    if rejected:  # the words the send and the CLI use for the same events
         reasons = ", ".join(f"{count} {words}" for words, count in not_sent.most_common())
-        parts.append(f"{failed} not sent: {reasons}")
+        parts.append(f"{rejected} skipped, RudderStack rejects {'it' if rejected == 1 else 'them'}: {reasons}")
     if unreadable:
         parts.append(f"{unreadable} unreadable")
     if outcomes is None:

@@ -124,9 +124,9 @@ def test_each_loss_has_its_own_reason(message, kind, text):
     assert result.losses[0].detail
 
 
-def test_a_clean_event_is_mapped_and_a_rejected_one_failed():
+def test_a_clean_event_is_mapped_and_a_rejected_one_skipped():
     assert run(sample("identify.json")).outcome is MappingOutcome.MAPPED
-    assert run(ROSA).outcome is MappingOutcome.FAILED and run(ROSA).losses == []
+    assert run(ROSA).outcome is MappingOutcome.SKIPPED and run(ROSA).losses == []
 
 
 def test_losses_are_the_same_with_and_without_a_trace_over_the_mixed_batch():
@@ -181,7 +181,7 @@ def test_explain_json_carries_outcome_losses_and_also_missing():
     done = cli("transform", "--view", "explain", "--json", "--domain", "acme.myfreshworks.com", "--api-key", "k",
                "-", stdin=events)
     rejected, lossy = json.loads(done.stdout)
-    assert rejected["outcome"] == "failed"
+    assert rejected["outcome"] == "skipped"
     assert "targetable_type ← context.externalId.type" in rejected["error"]["also_missing"]
     assert lossy["outcome"] == "lossy"
     assert lossy["losses"][0]["kind"] == "contact-not-linked"

@@ -37,7 +37,7 @@ def test_metrics_reasons_and_types_match_the_engine(app):
     paste(app, sample(BATCH))
     mapped, lossy, failed, reasons = expected_counts()
     found = metrics(app)
-    assert (found["Events"], found["Mapped"], found["Lossy"], found["Failed"]) == (
+    assert (found["Events"], found["Mapped"], found["Lossy"], found["Skipped"]) == (
         str(mapped + lossy + failed), str(mapped), str(lossy), str(failed))
     assert failed > 0 and lossy >= 51  # the sample has its share of mistakes, and 51 string addresses
     by_reason = next(t for t in html_tables(app) if t[0][0].startswith("Reason: RudderStack's error"))
@@ -51,12 +51,12 @@ def test_metrics_reasons_and_types_match_the_engine(app):
 def test_the_table_filters_by_status_type_and_text(app):
     paste(app, sample(BATCH))
     table = app.dataframe(key="batch_table").value
-    assert len(table) == 240 and set(table["status"]) == {"mapped", "lossy", "failed"}
-    app.multiselect(key="filter_status").select("failed")
+    assert len(table) == 240 and set(table["status"]) == {"mapped", "lossy", "skipped"}
+    app.multiselect(key="filter_status").select("skipped")
     app.run()
     failed = app.dataframe(key="batch_table").value
-    assert len(failed) == int(metrics(app)["Failed"]) and set(failed["status"]) == {"failed"}
-    app.multiselect(key="filter_status").unselect("failed")
+    assert len(failed) == int(metrics(app)["Skipped"]) and set(failed["status"]) == {"skipped"}
+    app.multiselect(key="filter_status").unselect("skipped")
     app.multiselect(key="filter_type").select("group")
     app.text_input(key="filter_text").input("harbor")
     app.run()
@@ -99,7 +99,7 @@ def test_search_reads_the_events_content(app):
 def test_picking_a_row_shows_its_detail(app):
     paste(app, sample(BATCH))
     table = app.dataframe(key="batch_table").value
-    failed_number = int(table.loc[table["status"] == "failed", "#"].iloc[0])
+    failed_number = int(table.loc[table["status"] == "skipped", "#"].iloc[0])
     app.selectbox(key="detail_pick").set_value(failed_number)
     app.run()
     reason = table.loc[table["#"] == failed_number, "reason"].iloc[0]

@@ -114,7 +114,7 @@ def test_a_500_after_the_activity_makes_it_unknown_and_the_picture_red(app, emul
 
 def test_the_batch_is_told_as_a_story(app):
     paste(app, sample("batch_mixed.ndjson"))
-    story = [t.value for t in app.text if "not sent:" in t.value]
+    story = [t.value for t in app.text if "RudderStack rejects them:" in t.value]
     assert story and story[0].startswith(tuple("0123456789")) and "contacts would be upserted" in story[0]
     assert "without an email" in story[0]
     charts = [str(c.proto.spec) for c in app.get("vega_lite_chart")]
@@ -124,13 +124,13 @@ def test_the_batch_is_told_as_a_story(app):
 
 def test_a_batch_in_presenter_mode_keeps_its_filters(app):
     paste(app, sample("batch_mixed.ndjson"))
-    app.multiselect(key="filter_status").set_value(["failed"]).run()
+    app.multiselect(key="filter_status").set_value(["skipped"]).run()
     app.toggle(key="presenter_mode").set_value(True).run()
     assert not app.exception, app.exception
-    assert [t.value for t in app.text if "not sent:" in t.value]
-    assert "Counts, failures and every event" in [e.label for e in app.expander]
+    assert [t.value for t in app.text if "RudderStack rejects them:" in t.value]
+    assert "Counts, skipped events, losses and every event" in [e.label for e in app.expander]
     app.toggle(key="presenter_mode").set_value(False).run()
-    assert app.multiselect(key="filter_status").value == ["failed"]
+    assert app.multiselect(key="filter_status").value == ["skipped"]
     assert app.get("download_button")
 
 

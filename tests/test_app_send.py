@@ -56,7 +56,7 @@ def test_sandbox_send_delivers_and_the_records_arrive(app):
     app.pills(key="send_outcome_filter").set_value(["skipped"])
     app.run()
     skipped = next(d.value for d in app.dataframe if "record id" in d.value.columns)
-    assert len(skipped) == int(found["Skipped"]) and set(skipped["status"]) == {"skipped"}
+    assert len(skipped) == int(found["Skipped"]) and set(skipped["status"]) == {"skipped (RudderStack rejects it)"}
     assert skipped["reason"].str.startswith("RudderStack rejects the event").all()
     assert "1. " in joined(app.success) and "→ HTTP 200" in joined(app.success)  # each request's answer
     assert app.get("progress")[0].proto.value == 100

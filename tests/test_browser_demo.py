@@ -118,7 +118,7 @@ def test_a_batch_in_presenter_mode_tells_its_story(open_page, tmp_path):
     _presenter(page, True)
     story = page.get_by_text("contacts would be upserted", exact=False).first
     story.wait_for()
-    assert "14 not sent: " in story.inner_text()
+    assert "14 skipped, RudderStack rejects them: " in story.inner_text()
     page.locator('[data-testid="stVegaLiteChart"]').first.wait_for()
     page.get_by_text("Every event", exact=True).wait_for(state="hidden")  # folded away with the counts
     _no_sideways_scroll(page)

@@ -132,7 +132,7 @@ def test_explain_is_a_table_on_a_terminal_and_json_when_piped():
     assert header.split() == ["field", "status", "source", "value", "sent", "why"]
     assert "\ncontact:\n  emails " in table and "traits.email" in table and '"ada@x.io"' in table
     assert "traits.favourite" in table  # an input no field reads, with its hint
-    assert "REJECTED (400" in table and "message type page not supported" in table
+    assert "SKIPPED: RudderStack rejects it (400" in table and "message type page not supported" in table
     assert max(len(line) for line in table.splitlines()) <= 130
     data = json.loads(piped("--view", "explain").stdout)
     assert [entry["metadata"] for entry in data] == [{"n": n} for n in range(4)]

@@ -296,7 +296,7 @@ def test_cli_sends_streams_json_lines_and_resumes_from_its_journal(emulator, tmp
     lines = outcome_lines(done.stdout)
     assert [(o["index"], o["status"]) for o in lines] == [(0, "delivered"), (1, "skipped"), (2, "delivered")]
     assert [o["location"] for o in lines] == ["line 1", "line 2", "line 3"]
-    assert "3 event(s): 2 delivered, 0 failed, 0 unknown, 1 skipped; 4 HTTP request(s)" in done.stderr
+    assert "3 event(s): 2 delivered, 0 failed, 0 unknown, 1 skipped (RudderStack rejects it); 4 HTTP request(s)" in done.stderr
     assert "Traceback" not in done.stderr
     assert len(server.contacts()) == 2 and len(server.activities()) == 1
     sent = len(server.request_log)

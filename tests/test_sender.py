@@ -393,7 +393,8 @@ def test_summary_counts_statuses_and_reasons():
     assert summary["by_reason"] == {"delivered: contact upserted": 2, "failed: contact: HTTP 500": 1,
                                     "skipped: no email": 1}
     assert summary["line"] == summary_line(outcomes) == (
-        "4 event(s): 2 delivered, 1 failed (1 retryable), 0 unknown, 1 skipped; 4 HTTP request(s)")
+        "4 event(s): 2 delivered, 1 failed (1 retryable), 0 unknown, 1 skipped (RudderStack rejects it); 4 HTTP "
+            "request(s)")
 
 
 def test_settings_templates_are_filled_from_each_event_before_the_client_is_chosen(emulator):

@@ -27,18 +27,18 @@ PAGE = {"type": "page"}
 
 def test_offline_story_counts_records_and_reasons():
     story = batch_story(results(CONTACT, CONTACT, ACCOUNT, ACTIVITY, NO_EMAIL, NO_EMAIL, PAGE), unreadable=1)
-    assert story.sentence == ("2 contacts would be upserted · 1 account · 1 activity · 3 not sent: 2 without an "
+    assert story.sentence == ("2 contacts would be upserted · 1 account · 1 activity · 3 skipped, RudderStack rejects them: 2 without an "
                               "email, 1 page events (not supported) · 1 unreadable")
     chart = {(r.object, r.outcome): r.records for r in story.chart.itertuples()}
     assert chart == {("contact", "would be sent"): 2, ("sales account", "would be sent"): 1,
-                     ("sales activity", "would be sent"): 1, ("rejected event", "not sent"): 3}
+                     ("sales activity", "would be sent"): 1, ("rejected event", "skipped"): 3}
 
 
 def test_story_after_a_send_counts_what_was_delivered():
     story = batch_story(results(CONTACT, CONTACT, ACTIVITY, NO_EMAIL),
                         outcomes=("delivered", "failed", "unknown", "skipped"))
     assert story.sentence == ("1 contact upserted · 1 event failed · 1 event unknown · "
-                              "1 not sent: 1 without an email")
+                              "1 skipped, RudderStack rejects it: 1 without an email")
     chart = {(r.object, r.outcome): r.records for r in story.chart.itertuples()}
     assert chart[("contact", "failed")] == 1 and chart[("sales activity", "unknown")] == 1
     assert chart[("rejected event", "skipped")] == 1

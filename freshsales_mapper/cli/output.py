@@ -111,7 +111,8 @@ def shown_value(value: Any) -> str:
 def shell_text(result: TransformResult, location: str, commands: list[str]) -> str:
     """One commented shell command per request, each followed by a blank line."""
     if result.error is not None:
-        return f"# {location}: RudderStack rejects it ({result.error.status}): {one_line(result.error.message)}\n\n"
+        return (f"# {location}: skipped, RudderStack rejects it ({result.error.status}): "
+                f"{one_line(result.error.message)}\n\n")
     if not commands:
         return f"# {location}: no request\n\n"
     blocks = []
@@ -200,7 +201,7 @@ def explain_text(result: TransformResult, location: str, width: int | None = Non
     out = [title, "=" * min(len(title), width)]
     if result.error is not None:
         error = result.error
-        out += [textwrap.fill(f"REJECTED ({error.status}, RudderStack {error.disposition} it): "
+        out += [textwrap.fill(f"SKIPPED: RudderStack rejects it ({error.status}, {error.disposition}): "
                               f"{one_line(error.message)}", width, subsequent_indent="  "),
                 textwrap.fill(f"what it means: {one_line(error.explanation)}", width, initial_indent="  ",
                               subsequent_indent="    "),

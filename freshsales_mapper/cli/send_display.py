@@ -15,7 +15,7 @@ import textwrap
 from collections import Counter
 from typing import TextIO
 
-from freshsales_mapper.sending.outcomes import EventOutcome, SendOutcome
+from freshsales_mapper.sending.outcomes import DRY_RUN, EventOutcome, SendOutcome
 
 # Status order in the table: what needs action first.
 _ORDER = (SendOutcome.FAILED, SendOutcome.UNKNOWN, SendOutcome.DELIVERED, SendOutcome.SKIPPED)
@@ -87,8 +87,8 @@ def outcome_table(outcomes: list[EventOutcome], width: int = 100) -> str:
             continue
         if lines:
             lines.append("")
-        lines.append(f"{status.title.upper()}: {len(group)} event{'s' if len(group) != 1 else ''}"
-                     + _retry_note(group, status))
+        lines += _wrapped(f"{status.title.upper()}: {len(group)} event{'s' if len(group) != 1 else ''}"
+                          + _retry_note(group, status), width, "", "  ")
         if status in _LISTED:
             for outcome in group[:LIST_AT_MOST]:
                 where = outcome.location or (f"event {outcome.index + 1}" if outcome.index is not None else "input")
@@ -103,12 +103,25 @@ def outcome_table(outcomes: list[EventOutcome], width: int = 100) -> str:
 
 
 def _retry_note(group: list[EventOutcome], status: SendOutcome) -> str:
+    """What the group's events have in common, in the words the page uses too."""
+    if status == SendOutcome.SKIPPED:
+        rejected = sum(not o.reason.startswith(DRY_RUN) for o in group)
+        if not rejected:
+            return " (dry run: nothing sent)"
+        them = "it" if rejected == 1 else "them"
+        return f" (RudderStack rejects {them})" if rejected == len(group) else f" ({rejected} RudderStack rejects)"
     if status != SendOutcome.FAILED:
         return ""
     retryable = sum(o.retryable for o in group)
+    refused = sum(o.refused for o in group)
+    parts = ([f"{refused} refused by Freshsales"] if refused else []) + (
+        [f"{retryable} a retry can fix"] if retryable else []) + (
+        [f"{len(group) - refused - retryable} not sent"] if len(group) - refused - retryable else [])
     if retryable == len(group):
-        return " (sending again can help)"
-    return f" ({retryable} can be sent again)" if retryable else " (sending again will not help until fixed)"
+        return f" (a retry can fix {'it' if retryable == 1 else 'them'}: sending again can help)"
+    if refused == len(group):
+        return " (refused by Freshsales: sending again will not help until fixed)"
+    return " (" + ", ".join(parts) + ")"
 
 
 def _short_reason(outcome: EventOutcome) -> str:

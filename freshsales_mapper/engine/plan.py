@@ -190,7 +190,7 @@ class TransformResult:
     @property
     def outcome(self) -> MappingOutcome:
         if self.error is not None:
-            return MappingOutcome.FAILED
+            return MappingOutcome.SKIPPED
         return MappingOutcome.LOSSY if self.losses else MappingOutcome.MAPPED
 
     @property

@@ -25,8 +25,18 @@ class MappingOutcome(StrEnum):
 
     MAPPED = "mapped"  # RudderStack maps it and nothing the event gave is lost on the way
     LOSSY = "lossy"  # mapped, but a value is dropped, blanked or thrown away, or a link is not made
-    FAILED = "failed"  # RudderStack rejects it
+    # RudderStack rejects it, so nothing reaches Freshsales: the word a send uses for the same event
+    SKIPPED = "skipped"
     UNREADABLE = "unreadable"  # the input could not be read as an event
+
+    @property
+    def label(self) -> str:
+        """The word with what it means, as the page and the CLI's tables show it."""
+        return _MAPPING_LABELS.get(self, self.value)
+
+
+SKIPPED_LABEL = "skipped (RudderStack rejects it)"  # one phrase for Preview, Sandbox, Live and the CLI
+_MAPPING_LABELS = {MappingOutcome.SKIPPED: SKIPPED_LABEL, MappingOutcome.UNREADABLE: "unreadable (not an event)"}
 
 
 class LossKind(StrEnum):

@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 from freshsales_mapper.engine.plan import Loss
+from freshsales_mapper.engine.vocabulary import SKIPPED_LABEL
 
 
 class SendOutcome(StrEnum):
@@ -28,6 +29,11 @@ class SendOutcome(StrEnum):
         return self.value.capitalize()
 
     @property
+    def label(self) -> str:
+        """The word with what it means where that is not obvious: "skipped (RudderStack rejects it)"."""
+        return SKIPPED_LABEL if self is SendOutcome.SKIPPED else self.value
+
+    @property
     def colour(self) -> str:
         """A Streamlit colour name for badges and messages."""
         return _COLOURS[self]
@@ -38,6 +44,9 @@ class SendOutcome(StrEnum):
         return self in (SendOutcome.FAILED, SendOutcome.UNKNOWN)
 
 
+DRY_RUN = "dry run: "  # how a dry run's reasons start: skipped because nothing is sent, not rejected
+REFUSED_LABEL = "failed: refused by Freshsales"  # fix the cause; resuming would fail the same way
+RETRYABLE_LABEL = "failed: a retry can fix it"  # a connection error, a 429, a 5xx on a read or upsert
 _COLOURS = {SendOutcome.DELIVERED: "green", SendOutcome.FAILED: "red", SendOutcome.UNKNOWN: "orange",
             SendOutcome.SKIPPED: "gray"}
 
@@ -61,6 +70,23 @@ class EventOutcome:
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    @property
+    def refused(self) -> bool:
+        """Freshsales answered 4xx and sending the same again fails the same way (400, 404, 422, 401...)."""
+        return (self.status == SendOutcome.FAILED and not self.retryable and self.http_status is not None
+                and 400 <= self.http_status < 500)
+
+    @property
+    def label(self) -> str:
+        """The outcome in the words the page and the CLI share: a failure says whether a retry can fix it."""
+        if self.status == SendOutcome.SKIPPED and self.reason.startswith(DRY_RUN):
+            return "skipped (dry run)"
+        if self.status != SendOutcome.FAILED:
+            return self.status.label
+        if self.refused:
+            return REFUSED_LABEL
+        return RETRYABLE_LABEL if self.retryable else "failed"
 
     @classmethod
     def unreadable(cls, problem: Any) -> EventOutcome:

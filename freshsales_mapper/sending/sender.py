@@ -50,7 +50,7 @@ from freshsales_mapper.sending.journal import (
     read_journal,
 )
 from freshsales_mapper.sending.live_resolver import LiveResolver
-from freshsales_mapper.sending.outcomes import EventOutcome, SendOutcome
+from freshsales_mapper.sending.outcomes import DRY_RUN, EventOutcome, SendOutcome
 from freshsales_mapper.sending.recorder import Recorder, record_id, request_entry
 from freshsales_mapper.sending.replies import ClientReply
 from freshsales_mapper.sending.resume import (
@@ -350,7 +350,7 @@ class BatchSender:
                               f"the record, and resend unknown events if it is not there (key {outcome.key})")
         if self.dry_run:
             outcome.status = SendOutcome.SKIPPED
-            outcome.reason = f"dry run: would not send ({outcome.reason.split(';')[0]})"
+            outcome.reason = f"{DRY_RUN}would not send ({outcome.reason.split(';')[0]})"
         return outcome
 
     def _dry_run(self, outcome: EventOutcome, item: EventInput) -> EventOutcome:
@@ -358,9 +358,9 @@ class BatchSender:
         outcome.losses = result.losses
         outcome.requests = [request_entry(step.kind, step.request, None, None) for step in result.steps]
         if result.error is not None:
-            outcome.reason = f"dry run: RudderStack would reject the event: {result.error.message}"
+            outcome.reason = f"{DRY_RUN}RudderStack would reject the event: {result.error.message}"
         else:
-            outcome.reason = f"dry run: would send {len(result.steps)} request(s)"
+            outcome.reason = f"{DRY_RUN}would send {len(result.steps)} request(s)"
         return outcome
 
     def _finish(self, outcome: EventOutcome, sent: list[str], plan: str | None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from freshsales_mapper.sending.outcomes import EventOutcome, SendOutcome
+from freshsales_mapper.sending.outcomes import DRY_RUN, EventOutcome, SendOutcome
 
 NOT_SENT = "not sent: "
 
@@ -20,7 +20,14 @@ def summarize(outcomes: list[EventOutcome]) -> dict[str, Any]:
         "by_status": by_status,
         "by_reason": dict(by_reason.most_common()),
         "retryable": sum(o.retryable for o in outcomes if o.status == SendOutcome.FAILED),
+        "refused": sum(o.refused for o in outcomes),
+        "rejected": sum(o.status == SendOutcome.SKIPPED and not o.reason.startswith(DRY_RUN) for o in outcomes),
+        # One definition of each count for every caller, so a page never says "3 events sent, 0 requests":
+        # a request is made when it goes out, answered when Freshsales' status came back.
+        "events_tried": sum(any(r["outcome"] != "planned" for r in o.requests) for o in outcomes),
         "http_requests": sum(r["outcome"] != "planned" for o in outcomes for r in o.requests),
+        "http_answered": sum(r["outcome"] != "planned" and r.get("status") is not None
+                             for o in outcomes for r in o.requests),
     }
     summary["line"] = summary_line(summary)
     return summary
@@ -30,9 +37,20 @@ def summary_line(summary: dict[str, Any] | list[EventOutcome]) -> str:
     if isinstance(summary, list):
         summary = summarize(summary)
     counts = summary["by_status"]
-    failed = f"{counts['failed']} failed" + (f" ({summary['retryable']} retryable)" if summary["retryable"] else "")
+    why = [f"{summary[k]} {words}" for k, words in (("refused", "refused by Freshsales"), ("retryable", "retryable"))
+           if summary.get(k)]
+    failed = f"{counts['failed']} failed" + (f" ({', '.join(why)})" if why else "")
     return (f"{summary['total']} event(s): {counts['delivered']} delivered, {failed}, {counts['unknown']} unknown, "
-            f"{counts['skipped']} skipped; {summary['http_requests']} HTTP request(s)")
+            f"{counts['skipped']} skipped{_skip_note(summary)}; {summary['http_requests']} HTTP request(s)")
+
+
+def _skip_note(summary: dict[str, Any]) -> str:
+    rejected = summary.get("rejected", 0)
+    if not rejected:
+        return ""
+    if rejected == summary["by_status"]["skipped"]:
+        return f" (RudderStack rejects {'it' if rejected == 1 else 'them'})"
+    return f" ({rejected} RudderStack rejects)"
 
 
 def _plural(count: int, one: str, many: str) -> str:
