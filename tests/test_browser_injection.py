@@ -51,7 +51,7 @@ def spy() -> Iterator[tuple[str, list[str]]]:
 def test_a_forged_share_link_loads_nothing_and_links_nowhere(open_page, server_url, spy, width):  # noqa: F811
     base, hits = spy
     page = open_page(width=width, height=1600, url=f"{server_url}/?{PARAM}={forged_token(base)}")
-    page.get_by_text("rejected by RudderStack").first.wait_for()
+    page.get_by_text("skipped (RudderStack rejects it)").first.wait_for()
     page.get_by_text("[click me](").first.wait_for()  # shown as text
     picker = page.get_by_label("Event", exact=True)
     if picker.count():
