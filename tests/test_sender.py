@@ -128,7 +128,10 @@ def test_each_event_gets_one_outcome_in_input_order(emulator):
     assert first.requests == [{"kind": "final", "method": "POST", "url": server.base_url +
                                "/crm/sales/api/contacts/upsert", "status": 200, "ok": True,
                                "outcome": "delivered", "message": "HTTP 200", "attempts": 1,
-                               "record_id": contact["id"], "body": first.requests[0]["body"]}]
+                               "record_id": contact["id"], "body": first.requests[0]["body"],
+                               "elapsed_ms": first.requests[0]["elapsed_ms"], "headers": first.requests[0]["headers"],
+                               "answer": first.response}]
+    assert first.requests[0]["elapsed_ms"] >= 0 and first.requests[0]["headers"]["Content-Type"] == "application/json"
     assert first.requests[0]["body"]["contact"]["emails"] == "a@example.com"
     assert outcomes[2].record_id == server.accounts()[0]["id"]
 

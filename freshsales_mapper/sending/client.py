@@ -19,6 +19,7 @@ import urllib3.exceptions
 from urllib3.util.retry import Retry
 
 from freshsales_mapper.engine.plan import HttpRequest
+from freshsales_mapper.engine.views import masked_headers
 from freshsales_mapper.rate_limit import RateLimiter
 from freshsales_mapper.sending import retry
 from freshsales_mapper.sending.auth import TokenAuth
@@ -179,9 +180,15 @@ class FreshsalesClient:
                 break
             policy, wait = decision
             self._pause(wait, budget)
+        reply.headers = self._shown_headers(prepared)
         logger.debug("%s -> %s %s in %d attempt(s), %.0f ms", label, reply.status, reply.outcome,
                      reply.attempts, reply.elapsed_ms)
         return reply
+
+    def _shown_headers(self, prepared: requests.PreparedRequest) -> dict[str, str]:
+        """The headers as sent (the session's own included), with the key masked in every spelling."""
+        headers = masked_headers({str(name): str(value) for name, value in prepared.headers.items()})
+        return {name: self._masker.text(value) for name, value in headers.items()}
 
     # ---- one attempt ----
     def _attempt(self, prepared: requests.PreparedRequest, settings: dict[str, Any],

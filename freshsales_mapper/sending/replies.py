@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import requests
@@ -25,6 +25,7 @@ class ClientReply:
     (the answer was over the client's ``max_reply_bytes``).
     ``wait_requested``: seconds Freshsales asked to wait (Retry-After) when that was longer than the
     client waits; the request was not retried.
+    ``headers``: the request's headers as the client sent them, the API key masked (``Token token=****abcd``).
     """
 
     status: int | None
@@ -37,6 +38,7 @@ class ClientReply:
     elapsed_ms: float
     network_error: str = ""
     wait_requested: float | None = None
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 def short_text(text: str, limit: int = 160) -> str:
