@@ -18,7 +18,7 @@ from .style import STACK_CHARTS
 from .tables import batch_frame, filter_frame, outcome_counts, reason_counts
 
 LAST_SELECTION = "_last_table_selection"  # the row last followed, so the picker can move on from it
-STATUSES = tuple(outcome.value for outcome in MappingOutcome)  # best to worst: mapped, lossy, failed, unreadable
+STATUSES = tuple(outcome.value for outcome in MappingOutcome)  # best to worst: mapped, lossy, skipped, unreadable
 STATUS_COLOURS = ["#2e9e5b", "#e0a100", "#d9534f", "#8c8c8c"]
 METRIC_PX = 144
 TABLE_COLUMN_CONFIG = {

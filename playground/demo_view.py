@@ -13,7 +13,6 @@ from typing import Any
 
 import streamlit as st
 
-from freshsales_mapper.emulator.server import EmulatorServer
 from freshsales_mapper.engine.flow import flow_dot
 from freshsales_mapper.engine.plan import TransformResult
 from freshsales_mapper.engine.records import CardState, RecordCard, RecordKind, record_cards
@@ -83,22 +82,20 @@ def sandbox_names() -> dict[str, dict[str, str]]:
             "sales_activity_type_id": by_id(seed.SALES_ACTIVITY_TYPES, "name")}
 
 
-def stored_records(outcome: Any, server: EmulatorServer | None) -> list[dict[str, Any]]:
-    """What Freshsales stored for one sent event: the final reply's record, plus (in Sandbox) the stored
-    contacts and accounts, which the cards match by id, email or name."""
-    found: list[dict[str, Any]] = []
+def stored_records(outcome: Any) -> list[dict[str, Any]]:
+    """What Freshsales stored for one sent event: the records read back after the send (``read_back``, the
+    same in Sandbox and Live), else the record in Freshsales' answer to the last request."""
+    readback = getattr(outcome, "readback", None) or []
+    found = [{"kind": _RECORD_KEYS[entry["kind"]], "id": entry.get("id"), "record": entry["record"]}
+             for entry in readback if entry.get("kind") in _RECORD_KEYS and isinstance(entry.get("record"), Mapping)]
+    if found:
+        return found
     response = getattr(outcome, "response", None)
     if isinstance(response, Mapping):
         for key, kind in _RECORD_KEYS.items():
             record = response.get(key)
             if isinstance(record, Mapping) and record.get("id") is not None:
                 found.append({"kind": kind, "id": record.get("id"), "record": dict(record)})
-    if server is not None and server.running:
-        found += [{"kind": RecordKind.CONTACT, "id": r.get("id"), "record": r} for r in server.contacts()]
-        found += [{"kind": RecordKind.SALES_ACCOUNT, "id": r.get("id"), "record": r} for r in server.accounts()]
-        if outcome is not None and outcome.record_id is not None:
-            found += [{"kind": RecordKind.SALES_ACTIVITY, "id": r.get("id"), "record": r}
-                      for r in server.activities() if r.get("id") == outcome.record_id]
     return found
 
 
@@ -166,7 +163,7 @@ def render_records_and_flow(result: TransformResult, index: int, event: str, *, 
 
     outcome = sent_outcome(index)
     server = sandbox.running() if outcome is not None else None
-    stored = stored_records(outcome, server) if outcome is not None and outcome.requests else None
+    stored = stored_records(outcome) if outcome is not None and outcome.requests else None
     cards = record_cards(result, stored, sandbox_names() if server is not None else None)
     sent = outcome.requests if outcome is not None and outcome.requests else None
     if presenter:  # the cards get the whole width (large type), the picture follows
@@ -180,3 +177,7 @@ def render_records_and_flow(result: TransformResult, index: int, event: str, *, 
         render_cards(cards, result)
     with right:
         render_flow(result, cards, event, sent)
+    if outcome is not None:
+        from . import readback_view
+
+        readback_view.render(outcome)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from freshsales_mapper.inputs import EventInput
 from freshsales_mapper.sending import SendOutcome
+from freshsales_mapper.sending.readback import read_back
 from freshsales_mapper.sending.sender import BatchSender, EventOutcome, summarize
 
 ClientMaker = Callable[[], object]  # () -> FreshsalesClient, made in the worker thread
@@ -33,6 +34,7 @@ class SendJob:
     notices: list[str] = field(default_factory=list)  # waits and retries announced while sending
     started_at: float = 0.0
     finished_at: float = 0.0
+    read_back: bool = True  # after the send, GET each record a delivered event touched (one call per record)
     _thread: threading.Thread | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -98,6 +100,17 @@ class SendJob:
         with self._lock:
             self.notices.append(message)
 
+    def _read_back(self, client, outcomes: list[EventOutcome]) -> None:
+        """What Freshsales stored for each event this run delivered, through the same client (and rate budget).
+
+        A record that cannot be read says why in its entry; the send's outcomes stand either way.
+        """
+        delivered = [o for o in outcomes if o.status == SendOutcome.DELIVERED and o.readback is None]
+        if delivered:
+            self.notice(f"Reading back the records {len(delivered)} delivered event(s) touched")
+        for outcome in delivered:
+            outcome.readback = [record.to_json() for record in read_back(client, outcome)]
+
     def _run(self, items: list[EventInput], make_client: ClientMaker, resend_unknown: bool) -> None:
         client = None
         try:
@@ -108,6 +121,8 @@ class SendJob:
                                    resend_unknown=resend_unknown, on_warning=self.notice).send(items)
             with self._lock:
                 self.outcomes, self.done = outcomes, len(outcomes)
+            if self.read_back:
+                self._read_back(client, outcomes)
         except Exception as exc:  # shown on the page; the journal keeps what was done
             with self._lock:
                 self.error = f"{type(exc).__name__}: {exc}"

@@ -250,13 +250,13 @@ def _show(job: SendJob) -> None:
                 text=f"{len(latest)} of {job.total} event(s) have an outcome")
     counts = {s: sum(1 for o in latest if o.status == s) for s in STATUS_ORDER}
     last_run = summarize(this_run)
-    requests = last_run["http_requests"]
+    requests = last_run["http_requests"] + last_run["read_back"]
     with st.container(horizontal=True, gap="small"):
         for status in STATUS_ORDER:
             st.metric(status.title, counts[status], border=True, width=METRIC_PX, help=STATUS_MEANING[status])
         st.metric("HTTP requests", requests, border=True, width=METRIC_PX,
-                  help="Requests the last run made (lookups included), answered or not; earlier runs' are not "
-                       "counted again.")
+                  help="Requests the last run made, answered or not: the send's (lookups included) and one GET "
+                       "per record read back. Earlier runs' are not counted again.")
     seconds = max(job.finished_at - job.started_at, 0.0) if job.finished_at else 0.0
     st.caption(f"Event counts are this batch's totals across {_plural(job.runs, 'run')}. Last run (run {job.runs}) "
                f"to {markdown_literal(job.target)}: {run_words(last_run)}" + (f", {seconds:.1f} s." if seconds else "."))
@@ -292,7 +292,9 @@ def run_words(last_run: dict) -> str:
         return "no event needed sending"
     answers = "every one answered" if answered == requests else (
         "none answered" if not answered else f"{answered} answered")
-    return f"{_plural(tried, 'event')} sent: {_plural(requests, 'HTTP request')}, {answers}"
+    reads = last_run.get("read_back", 0)
+    return (f"{_plural(tried, 'event')} sent: {_plural(requests, 'HTTP request')}, {answers}"
+            + (f"; then {_plural(reads, 'record')} read back, one GET each" if reads else ""))
 
 
 def _sandbox_records() -> None:

@@ -28,6 +28,7 @@ def summarize(outcomes: list[EventOutcome]) -> dict[str, Any]:
         "http_requests": sum(r["outcome"] != "planned" for o in outcomes for r in o.requests),
         "http_answered": sum(r["outcome"] != "planned" and r.get("status") is not None
                              for o in outcomes for r in o.requests),
+        "read_back": sum(len(o.readback or ()) for o in outcomes),  # one GET per record read back
     }
     summary["line"] = summary_line(summary)
     return summary
