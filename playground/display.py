@@ -94,7 +94,8 @@ MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:&])")
 
 # GFM turns bare "http://…" and "www.…" into links after escapes are resolved, so backslashes cannot stop it;
 # an invisible word joiner inside the marker does.
-AUTOLINK_MARKERS = re.compile(r"(?i)(?<=https)(?=://)|(?<=http)(?=://)|(?<=ftp)(?=://)|(?<=www)(?=\.)")
+# The same holds for GFM's email autolink ("a.b@c.com" becomes a mailto: link): a joiner before "@" stops it.
+AUTOLINK_MARKERS = re.compile(r"(?i)(?<=https)(?=://)|(?<=http)(?=://)|(?<=ftp)(?=://)|(?<=www)(?=\.)|(?<=[\w.+-])(?=@)")
 WORD_JOINER = "\u2060"
 
 

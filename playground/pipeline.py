@@ -151,7 +151,7 @@ def event_label(item: EventInput, event_type: str | None = None) -> str:
     name = message.get("event") if kind == "track" and isinstance(message.get("event"), str) else ""
     user = user_of(message)
     label = f"{kind} “{name}”" if name else kind
-    label += f" event for `{user}`" if user else " event"
+    label += f" event for {user}" if user else " event"  # shown escaped: Markdown here would print literally
     return label if item.location == "the event" else f"{item.location}: {label}"
 
 

@@ -66,6 +66,12 @@ def test_the_one_helper_escapes_every_markdown_character():
     assert markdown_literal("two\nlines") == "two lines"
 
 
+def test_an_email_is_not_made_a_mailto_link():
+    escaped = markdown_literal("amara.okafor@northwind.example.com and x+y@h.io")
+    assert "\u2060@northwind" in escaped and "y\u2060@h" in escaped  # GFM links local@domain only when adjacent
+    assert escaped.replace("\u2060", "").replace("\\", "") == "amara.okafor@northwind.example.com and x+y@h.io"
+
+
 def test_a_bare_url_is_not_made_a_link():
     escaped = markdown_literal("see http://127.0.0.1:9/ and HTTPS://h and www.example.com")
     for marker in ("http\\:", "HTTPS\\:", "www\\."):
