@@ -8,7 +8,7 @@ from freshsales_mapper import __version__
 from freshsales_mapper.engine import UPSTREAM_COMMIT
 from freshsales_mapper.inputs import validate_event
 
-from . import batch_view, demo_view, input_panel, settings_panel, share, single_view, state, style
+from . import batch_view, demo_view, input_panel, runs_panel, settings_panel, share, single_view, state, style
 from .pipeline import detail
 
 INTRO = ("See exactly what RudderStack sends to Freshsales for your events: which source key won for each "
@@ -40,6 +40,7 @@ def render() -> None:
     parsed = bundle.parsed
     if bundle.source == input_panel.TEXT_BOX and bundle.text.strip() and not presenter:
         share.button(bundle.text, settings)
+    runs_panel.render(settings)
     if settings.mode != "Preview" and parsed.items:
         from . import send_panel  # the sender is only needed once someone sends
 

@@ -35,6 +35,8 @@ class SendJob:
     started_at: float = 0.0
     finished_at: float = 0.0
     read_back: bool = True  # after the send, GET each record a delivered event touched (one call per record)
+    # Called in the worker thread once a run ends (Live: saves the run record, see live_runs.py).
+    on_finish: Callable[[SendJob], None] | None = None
     _thread: threading.Thread | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -130,3 +132,9 @@ class SendJob:
             if client is not None:
                 client.close()
             self.finished_at = time.monotonic()
+            if self.on_finish is not None:
+                try:
+                    self.on_finish(self)
+                except Exception as exc:  # the journal still holds every outcome; say why the record lags
+                    self.notice(f"the run record could not be saved ({type(exc).__name__}: {exc}); the journal "
+                                "still holds every outcome")

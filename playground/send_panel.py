@@ -3,8 +3,9 @@
 Guards against sending twice: the send runs in a thread owned by a ``SendJob`` kept in session state;
 while it runs the button is disabled and any further click is refused; once every event is delivered a
 click says "already sent" and only the explicit "Send again" button sends the batch once more. A
-failed or interrupted send resumes from its journal (a file in this session's temp dir), so delivered
-events are not sent again. The real API key is read from session state only here, when the client is
+failed or interrupted send resumes from its journal, so delivered events are not sent again. A Sandbox
+journal is a file in this session's temp dir; a Live run (journal and outcomes) is kept in the runs folder
+(``live_runs.py``), so a new tab with the same events and account finds it and resumes it. The real API key is read from session state only here, when the client is
 made for a Live send, and goes nowhere but into that client.
 """
 
@@ -25,9 +26,10 @@ from freshsales_mapper.engine.vocabulary import SKIPPED_LABEL
 from freshsales_mapper.inputs import EventInput
 from freshsales_mapper.sending import DomainError, FreshsalesClient, SendOutcome, normalize_domain, plain_words
 from freshsales_mapper.sending.outcomes import REFUSED_LABEL, RETRYABLE_LABEL
+from freshsales_mapper.sending.run_store import RunStoreError
 from freshsales_mapper.sending.summary import summarize
 
-from . import demo_view, sandbox, state
+from . import demo_view, live_runs, sandbox, state
 from .display import json_text, markdown_literal
 from .input_panel import InputBundle
 from .pipeline import Settings, digest, masked_destination
@@ -98,15 +100,24 @@ def render(bundle: InputBundle, settings: Settings) -> None:
     with st.container(border=True):
         st.subheader("Send" + (" to the Sandbox" if settings.mode == "Sandbox" else " to Freshsales (Live)"))
         identity, where, blocker = _target(settings)
-        batch_id = digest(repr((bundle.key, settings.fingerprint, identity)))
-        generation = st.session_state.setdefault(GENERATION, {}).get(batch_id, 0)
+        kept = settings.mode == "Live" and not blocker  # a Live batch is known by content and target, on disk too
+        batch_id = live_runs.batch_for(bundle.parsed.items, settings, live_runs.live_target(where, state.api_key() or "")
+                                       ) if kept else digest(repr((bundle.key, settings.fingerprint, identity)))
+        generations = st.session_state.setdefault(GENERATION, {})
+        generation = generations.get(batch_id, 0)
         jobs: dict[str, SendJob] = st.session_state.setdefault(JOBS, {})
-        job = jobs.get(f"{batch_id}/{generation}")
+        job = live_runs.find_job(batch_id, where, generation, jobs, generations) if kept else jobs.get(
+            f"{batch_id}/{generation}")
+        generation = generations.get(batch_id, 0)
         if settings.mode == "Live":
             st.warning(f"Live mode writes real records to **{markdown_literal(where)}** with your API key. Every event goes to this "
                        "domain, including processor bodies that name another.", icon=":material/warning:")
+            st.caption(f"Each Live run is kept in `{markdown_literal(str(live_runs.store().folder))}` (its journal and "
+                       "outcomes, with a fingerprint of the key, never the key): after a reload the same events to the "
+                       "same account offer Resume or \"already sent\", never a fresh send.")
         else:
-            st.caption(f"Events go to {markdown_literal(where)}: a local Freshsales emulator with real ids, errors and lookups.")
+            st.caption(f"Events go to {markdown_literal(where)}: a local Freshsales emulator with real ids, errors and "
+                       f"lookups. {live_runs.SANDBOX_NOTE}")
             from . import faults_panel
 
             faults_panel.render(sandbox.ensure())
@@ -203,7 +214,14 @@ def _start(bundle: InputBundle, settings: Settings, job_id: str, where: str, job
     if job is None:
         # The mode prefix lets an idle Sandbox take its journals along and leave Live ones (sandbox.py).
         journal = os.path.join(sandbox.folder(), f"{settings.mode.lower()}-{job_id.replace('/', '-')}.journal.jsonl")
-        job = SendJob(job_id, where, journal, len(bundle.parsed.items))
+        saver = None
+        if settings.mode == "Live":
+            try:  # kept in the runs folder, so it outlives the tab (live_runs.py)
+                journal, saver = live_runs.journal_for(job_id, where, state.api_key() or "", bundle.parsed.items, settings)
+            except (OSError, RunStoreError) as exc:
+                st.warning(f"This run is not kept after the tab closes: the runs folder cannot be written "
+                           f"({markdown_literal(str(exc))}).", icon=":material/save:")
+        job = SendJob(job_id, where, journal, len(bundle.parsed.items), on_finish=saver)
         jobs[job_id] = job
     host = where if settings.mode == "Live" else ""
     job.start(_items_to_send(bundle, settings), _client_maker(settings, host), resend_unknown=resend_unknown)

@@ -111,3 +111,12 @@ def emulator():
     yield start
     for server in started:
         server.stop()
+
+
+@pytest.fixture(autouse=True)
+def runs_folder(tmp_path_factory, monkeypatch):
+    """Every test's kept Live runs go to a folder of its own under pytest's temp folder, never the user's home
+    (the variable is run_store.RUNS_DIR_ENV; named here so that this file imports nothing of the package)."""
+    folder = tmp_path_factory.mktemp("runs")
+    monkeypatch.setenv("FRESHSALES_MAPPER_RUNS_DIR", str(folder))
+    return folder

@@ -9,7 +9,7 @@ A run is two files named by its id:
 * ``<id>.journal.jsonl``: the send journal (``journal.py``). Its header binds it to its target; the
   sender appends one line per event, so an interrupted run resumes from it.
 * ``<id>.run.json``: the run record, ``{"run": "freshsales-mapper run", "version": 1, id, batch,
-  generation, created, updated, runs, target, total, counts, events, outcomes}``: the target as
+  generation, created, updated, runs, mappings, target, total, counts, events, outcomes}``: the target as
   :meth:`SendTarget.to_json` writes it (domain, URL and a key fingerprint, never the key), the events as
   they were sent (their own API keys masked), and each event's latest outcome as ``EventOutcome.to_json``
   writes it. So a run can be listed, reopened and shown without the page that sent it.
@@ -131,6 +131,7 @@ class RunRecord:
     created: str = field(default_factory=now_iso)
     updated: str = field(default_factory=now_iso)
     runs: int = 0  # how many times the batch was sent (or resumed) in this run
+    mappings: list[list[str]] = field(default_factory=list)  # the event mappings ([from, to]) it was sent with
 
     @property
     def total(self) -> int:
@@ -149,7 +150,7 @@ class RunRecord:
     def to_json(self) -> dict[str, Any]:
         return {"run": RUN_FORMAT, "version": RUN_VERSION, "id": self.id, "batch": self.batch,
                 "generation": self.generation, "created": self.created, "updated": self.updated,
-                "runs": self.runs, "target": self.target.to_json(), "total": self.total, "counts": self.counts,
+                "runs": self.runs, "mappings": self.mappings, "target": self.target.to_json(), "total": self.total, "counts": self.counts,
                 "events": self.events, "outcomes": self.outcomes}
 
     @classmethod
@@ -171,8 +172,12 @@ class RunRecord:
                 outcome_from_json(outcome)
         except (KeyError, TypeError, ValueError, AttributeError):
             raise RunStoreError(f"{name} is a damaged run record (an outcome cannot be read)") from None
+        mappings = value.get("mappings", [])
+        if not isinstance(mappings, list) or not all(
+                isinstance(m, list) and len(m) == 2 and all(isinstance(p, str) for p in m) for m in mappings):
+            raise RunStoreError(f"{name} is a damaged run record (its mappings are not [from, to] pairs)")
         return cls(value["id"], value["batch"], value["generation"], target, events, outcomes,
-                   value["created"], value["updated"], value["runs"])
+                   value["created"], value["updated"], value["runs"], mappings)
 
 
 @dataclass(frozen=True)
@@ -268,8 +273,17 @@ class RunStore:
         return runs, unreadable
 
     def latest_for(self, batch: str) -> RunRecord | None:
-        """The newest run of this batch (its highest generation), if any."""
-        found = [r for r in self.listing()[0] if r.batch == batch]
+        """The newest run of this batch (its highest generation), if any; damaged files are passed over."""
+        try:
+            names = [n for n in os.listdir(self.folder) if f"-{batch[:12]}-" in n and n.endswith(RUN_SUFFIX)]
+        except OSError:
+            return None
+        found = []
+        for name in names:  # ids carry the batch's start (new_id), so only this batch's records are read
+            with contextlib.suppress(RunStoreError):
+                record = self._read(name)
+                if record.batch == batch:
+                    found.append(record)
         return max(found, key=lambda r: (r.generation, r.updated), default=None)
 
     def outcomes(self, record: RunRecord) -> list[EventOutcome]:
