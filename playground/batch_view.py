@@ -67,8 +67,9 @@ def render(bundle: InputBundle, settings: Settings) -> None:
         shown, clicked = _results(report, frame)
     demo_view.render_compact_cards(report.results, [int(n) for n in shown["#"].dropna()])
     st.subheader(f"3 · {DETAIL}")
-    if clicked:
-        _scroll_to_detail()
+    shown = _with_opened(shown, frame)
+    if clicked or (presenter and st.session_state.pop(state.OPEN_DETAIL, False)):
+        _scroll_to_detail()  # (a row picked in the Send box scrolls to the event's run instead: run_view)
     _detail(bundle, settings, report, shown)
     if not presenter:
         _downloads(report, frame)
@@ -183,6 +184,14 @@ def _downloads(report: BatchReport, frame: pd.DataFrame) -> None:
                       "application/json", key="download_plans", on_click="ignore", width="stretch")
     d.download_button("Processor output (JSON)", lambda: downloads.processor_json(report), "processor_output.json",
                       "application/json", key="download_processor", on_click="ignore", width="stretch")
+
+
+def _with_opened(shown: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
+    """The filtered rows, plus the event just opened from the Send box's outcome table if the filters hide it."""
+    number = st.session_state.get(state.DETAIL_PICK)
+    if not st.session_state.get(state.OPEN_DETAIL) or number is None or (shown["#"] == number).any():
+        return shown
+    return pd.concat([shown, frame[frame["#"] == number]])
 
 
 def _detail(bundle: InputBundle, settings: Settings, report: BatchReport, shown: pd.DataFrame) -> None:

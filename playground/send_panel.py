@@ -38,7 +38,8 @@ from .send_job import SendJob
 JOBS = "_send_jobs"  # batch id -> SendJob
 GENERATION = "_send_generation"  # batch id -> how many times "send again" was asked
 START_AGAIN = "_send_again_requested"  # set by the "Send again" button's callback
-OUTCOME_PICK = "send_outcome_pick"
+OUTCOME_TABLE = "send_outcome_table"
+OUTCOME_OPENED = "_send_outcome_opened"  # the row last followed, so a rerun does not reopen it
 RESEND_UNKNOWN = "send_resend_unknown"
 AGAIN_ASKED = "_send_again_asked"  # "batch/generation" whose "Send again" awaits its confirmation
 SEND_AGAIN_YES = "send_again_yes"
@@ -294,13 +295,26 @@ def _show(job: SendJob) -> None:
     picked = st.pills("Show outcomes", present, selection_mode="multi", key=OUTCOME_FILTER,
                       help="Filter the table by outcome; none picked shows every event.")
     shown = [o for o in latest if not picked or o.status in picked]
-    st.dataframe(outcome_frame(shown), hide_index=True, height=min(36 * (len(shown) + 1), 320),
-                 column_config={"#": st.column_config.NumberColumn("#", width=40),
-                                "status": st.column_config.TextColumn("status", width=150),
-                                "reason": st.column_config.TextColumn("reason", width="large")},
-                 column_order=("#", "status", "reason", "HTTP", "record id", "input"))
-    if not state.get(state.PRESENTER):  # URLs and JSON answers are engineer detail
-        _responses(latest)
+    # A picked row opens the event's run (run_view) below; the key follows the filter, so a stale pick never
+    # points into a different list.
+    table = st.dataframe(outcome_frame(shown), hide_index=True, height=min(36 * (len(shown) + 1), 320),
+                         column_config={"#": st.column_config.NumberColumn("#", width=40),
+                                        "status": st.column_config.TextColumn("status", width=150),
+                                        "reason": st.column_config.TextColumn("reason", width="large")},
+                         column_order=("#", "status", "reason", "HTTP", "record id", "input"),
+                         key=f"{OUTCOME_TABLE}_{'_'.join(sorted(picked or []))}", on_select="rerun",
+                         selection_mode="single-cell")  # a click anywhere on a row, as in the batch table
+    _open_picked(shown, [row for row, _column in table.selection.cells])
+    st.caption("Click a row to open that event below: each request as it went out and Freshsales' answer.")
+
+
+def _open_picked(shown: list, rows: list[int]) -> None:
+    """A newly picked outcome row becomes the event shown in detail, its run in view."""
+    number = shown[rows[0]].index + 1 if rows and rows[0] < len(shown) else None
+    if number is not None and st.session_state.get(OUTCOME_OPENED) != number:
+        st.session_state[state.DETAIL_PICK] = number
+        st.session_state[state.OPEN_DETAIL] = True
+    st.session_state[OUTCOME_OPENED] = number
 
 
 def run_words(last_run: dict) -> str:
@@ -362,22 +376,3 @@ def outcome_frame(outcomes: list) -> pd.DataFrame:
         "HTTP": ["" if o.http_status is None else str(o.http_status) for o in outcomes],
         "record id": ["" if o.record_id is None else str(o.record_id) for o in outcomes],
     }, columns=["#", "input", "status", "reason", "HTTP", "record id"])
-
-
-def _responses(outcomes: list) -> None:
-    by_number = {o.index + 1: o for o in outcomes}
-    pick = st.selectbox("Freshsales' responses for event", list(by_number), key=OUTCOME_PICK,
-                        format_func=lambda n: f"#{n} · {by_number[n].status} · {by_number[n].location}")
-    outcome = by_number.get(pick) or outcomes[0]
-    if not outcome.requests:
-        st.caption("No HTTP request was made for this event" + (f": {markdown_literal(outcome.reason)}" if outcome.reason else "."))
-    for number, request in enumerate(outcome.requests, 1):
-        status = request.get("status")
-        line = f"{number}. {request.get('kind')} · {request.get('method')} {request.get('url')} → " + (
-            f"HTTP {status}" if status is not None else "no answer")
-        (st.success if request.get("ok") else st.error)(markdown_literal(line) + (f" — {markdown_literal(request['message'])}" if not request.get("ok")
-                                                                and request.get("message") else ""))
-    if outcome.response is not None:
-        record = f" (record id {outcome.record_id})" if outcome.record_id is not None else ""
-        with st.expander(f"Freshsales' answer to the last request{record}"):
-            st.json(outcome.response, expanded=2)

@@ -8,7 +8,7 @@ from freshsales_mapper.engine.plan import FinalRequest, LookupStep, TransformFai
 from freshsales_mapper.engine.vocabulary import SKIPPED_LABEL
 from freshsales_mapper.inputs import EventInput, ShapeError
 
-from . import demo_view, mapping_fix, state
+from . import demo_view, mapping_fix, run_view, state
 from .display import body_text, curl, markdown_literal, placeholders_in, processor_items, shown_headers, step_title
 from .field_table import EMPTY, PROBLEM, FieldRow, field_rows, problem_summary, rows_html, unmapped_html
 from .pipeline import event_label, own_destination_summary, user_of
@@ -19,6 +19,7 @@ from .tables import doc_notes
 def render(item: EventInput, result: TransformResult, shapes: list[ShapeError]) -> None:
     rows = field_rows(result)
     if state.get(state.PRESENTER):
+        st.session_state.pop(state.OPEN_DETAIL, None)  # presenter mode shows no run to scroll to
         with st.container(key=demo_view.PRESENTER):
             _headline(item, result, rows)
             if result.error is not None:
@@ -48,8 +49,8 @@ def render(item: EventInput, result: TransformResult, shapes: list[ShapeError]) 
         left, right = st.columns([3, 2], gap="large")
         with left:
             _mapping(result, rows)
-        with right:
-            _plan(item, result)
+        with right:  # after a send, the run itself (run_view), with the offline plan a click away
+            run_view.render_requests(item.index, lambda: _plan(item, result))
 
 
 def _flow_label(item: EventInput, result: TransformResult) -> str:

@@ -39,6 +39,7 @@ API_KEY_STORE = "_api_key"  # the key itself, moved out of the widget (see setti
 LOADED_SAMPLE = "_loaded_sample"
 EVENT_MAP_BASE = "_event_map_base"
 MEMO = "_memo"
+OPEN_DETAIL = "_open_detail"  # a row of the Send box's outcome table was picked: scroll to that event's run
 
 MODES = ("Preview", "Sandbox", "Live")
 
