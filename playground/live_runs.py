@@ -27,8 +27,8 @@ from freshsales_mapper.sending.target import SendTarget
 from .pipeline import Settings, masked_destination
 from .send_job import SendJob
 
-SANDBOX_NOTE = ("Sandbox runs are not kept: they go with the emulator when this tab closes (or after it idles). "
-                "Live runs are kept on this machine and listed under **Earlier Live runs**.")
+SANDBOX_GONE = "Sandbox runs are not kept: they go with the emulator when this tab closes (or after it idles)."
+SANDBOX_NOTE = SANDBOX_GONE + " Live runs are kept on this machine and listed under **Earlier Live runs**."
 
 
 def store() -> RunStore:

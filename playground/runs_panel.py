@@ -36,7 +36,7 @@ def render(settings: Settings) -> None:
     with st.expander(f"Earlier Live runs ({len(runs)})", expanded=bool(opened), icon=":material/history:"):
         st.caption(f"Kept on this machine in `{markdown_literal(str(runs_store.folder))}` (set {RUNS_DIR_ENV} to "
                    "choose another folder): each Live run's journal and outcomes, readable by you only (folder 0700, "
-                   "files 0600). They hold a fingerprint of the API key, never the key. " + live_runs.SANDBOX_NOTE)
+                   "files 0600). They hold a fingerprint of the API key, never the key. " + live_runs.SANDBOX_GONE)
         problem = st.session_state.pop(OPEN_PROBLEM, None)
         if problem:
             st.error(f"That run could not be opened: {markdown_literal(problem)}", icon=":material/error:")
@@ -63,7 +63,7 @@ def render(settings: Settings) -> None:
 def runs_frame(runs: list[RunRecord]) -> pd.DataFrame:
     """One row per run, every cell text (values from events and settings are data here, never Markdown)."""
     return pd.DataFrame({
-        "when": [when(r.updated) for r in runs],
+        "last sent": [when(r.updated) for r in runs],
         "target": [f"{r.target.domain} · key {r.target.key}" for r in runs],
         "events": [str(r.total) for r in runs],
         **{status: [str(r.counts.get(status, 0)) for r in runs]
@@ -79,7 +79,7 @@ def when(iso: str) -> str:
 
 def run_label(record: RunRecord) -> str:
     counts = ", ".join(f"{n} {s}" for s, n in record.counts.items() if n)
-    return (f"{when(record.created)} · {record.target.domain} · {record.total} event(s)"
+    return (f"{when(record.updated)} · {record.target.domain} · {record.total} event(s)"
             + (f" · {counts}" if counts else " · nothing sent yet"))
 
 
@@ -128,7 +128,7 @@ def _opened_note(runs_store: RunStore, run_id: str, settings: Settings) -> None:
         st.session_state.pop(OPENED, None)  # other events are on the page now: the note no longer applies
         return
     target = record.target
-    st.info(f"Opened the run of {when(record.created)}: {record.total} event(s) to "
+    st.info(f"Opened the run started {when(record.created)}: {record.total} event(s) to "
             f"**{markdown_literal(target.domain)}** (key fingerprint `{target.key}`). Its outcomes are in the Send box "
             "while the events, domain, mappings and key are the same.", icon=":material/history:")
     try:

@@ -143,7 +143,7 @@ def test_the_runs_panel_reopens_a_run(sessions, lookups):
     set_key(later, KEY)
     assert later.button(key="send_button").label == "Resume: 1 failed event a retry can fix"
     assert "no API key is entered" not in joined(later.warning)
-    assert "Opened the run of" in joined(later.info)
+    assert "Opened the run started" in joined(later.info)
 
 
 def test_unreadable_files_in_the_runs_folder_are_named_not_raised(sessions, runs_folder):
