@@ -13,6 +13,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from freshsales_mapper.engine.route import masked_template, parse_template
 from freshsales_mapper.engine.secret import key_fingerprint
 from freshsales_mapper.inputs import EventInput
 from freshsales_mapper.sending.run_store import (
@@ -45,9 +46,19 @@ def mappings_of(settings: Settings) -> list[list[str]]:
 
 
 def kept_events(items: list[EventInput]) -> list[dict[str, Any]]:
-    """The events as a run keeps them: bare events as they are, processor bodies with their own key masked."""
-    return [event_json(i if i.bare else dataclasses.replace(i, destination=masked_destination(i.destination)))
+    """The events as a run keeps them: bare events as they are, processor bodies with their own key masked
+    (a key template's default too: it is often the real key)."""
+    return [event_json(i if i.bare else dataclasses.replace(i, destination=_kept_destination(i.destination)))
             for i in items]
+
+
+def _kept_destination(destination: Any) -> Any:
+    masked = masked_destination(destination)
+    config = masked.get("Config") if isinstance(masked, dict) else None
+    key = config.get("apiKey") if isinstance(config, dict) else None
+    if isinstance(key, str) and parse_template(key):
+        return {**masked, "Config": {**config, "apiKey": masked_template(key)}}
+    return masked
 
 
 def batch_for(items: list[EventInput], settings: Settings, target: SendTarget) -> str:

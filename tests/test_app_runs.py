@@ -161,3 +161,21 @@ def test_sandbox_says_its_runs_are_not_kept(sessions):
     app.sidebar.radio(key="mode").set_value("Sandbox")
     app.run()
     assert "Sandbox runs are not kept: they go with the emulator when this tab closes" in joined(app.caption)
+
+
+def test_no_key_lands_in_the_runs_folder_not_even_a_processor_bodys_own(sessions, lookups, runs_folder):
+    own, default = "proc-own-secret-key-123456", "tmpl-secret-default-98765"
+    bodies = [{"message": json.loads(REJECTED), "destination": {"Config": {"apiKey": own, "domain": DOMAIN}}},
+              {"message": json.loads(REJECTED), "destination": {"Config": {
+                  "apiKey": f'{{{{ message.context.k || "{default}" }}}}', "domain": DOMAIN}}}]
+    app = live(sessions(), json.dumps(bodies))
+    send(app)
+    assert metrics(app)["Skipped"] == "2" and sorted(os.listdir(runs_folder))
+    for name in os.listdir(runs_folder):
+        data = (runs_folder / name).read_bytes()
+        for secret in (KEY, own, default, own[:-4], default[:-4]):
+            assert secret.encode() not in data, (name, secret)
+    # The masked bodies still make the same batch: a new tab with the original text finds the run.
+    again = live(sessions(), json.dumps(bodies))
+    send(again)
+    assert "Already sent" in joined(again.info)
