@@ -4,6 +4,7 @@ the account's host cannot resolve (name lookups for anything but loopback fail h
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import socket
@@ -179,3 +180,34 @@ def test_no_key_lands_in_the_runs_folder_not_even_a_processor_bodys_own(sessions
     again = live(sessions(), json.dumps(bodies))
     send(again)
     assert "Already sent" in joined(again.info)
+
+
+def test_a_delivered_run_comes_back_whole_in_a_new_session(sessions, emulator, runs_folder):
+    """Outcomes as a page's send job leaves them (requests, answers, records read back) are kept whole: the same
+    events to the same account in a new tab show them, with "already sent" and no request made."""
+    from freshsales_mapper.inputs import parse_events_text
+    from freshsales_mapper.sending import FreshsalesClient
+    from playground import live_runs
+    from playground.pipeline import Settings
+    from playground.send_job import SendJob
+
+    server = emulator(api_key=KEY)
+    items = parse_events_text(IDENTIFY).items
+    settings = Settings(domain=DOMAIN, mode="Live")
+    batch = live_runs.batch_for(items, settings, live_runs.live_target(DOMAIN, KEY))
+    journal, saver = live_runs.journal_for(f"{batch}/0", DOMAIN, KEY, items, settings)
+    job = SendJob(f"{batch}/0", DOMAIN, journal, 1, on_finish=saver)
+    job.start([dataclasses.replace(i, destination=settings.destination()) for i in items],
+              lambda: FreshsalesClient(DOMAIN, KEY, base_url=server.base_url, rate_limit_per_minute=None,
+                                       rate_limit_per_hour=None))
+    assert job.wait(60) and job.complete and job.latest()[0].readback
+    contact = server.contacts()[0]["id"]
+    calls = len(server.request_log)
+
+    app = live(sessions(), IDENTIFY)
+    assert metrics(app)["Delivered"] == "1"
+    outcomes = next(d.value for d in app.dataframe if "record id" in d.value.columns)
+    assert list(outcomes["record id"]) == [str(contact)] and list(outcomes["HTTP"]) == ["200"]
+    assert any("What Freshsales stored" in e.label for e in app.expander)
+    send(app)
+    assert "Already sent" in joined(app.info) and len(server.request_log) == calls
