@@ -14,7 +14,14 @@ import pandas as pd
 import streamlit as st
 
 from freshsales_mapper.sending import DomainError, normalize_domain
-from freshsales_mapper.sending.run_store import RUNS_DIR_ENV, RunRecord, RunStore, RunStoreError, UnreadableRun
+from freshsales_mapper.sending.run_store import (
+    RUN_SUFFIX,
+    RUNS_DIR_ENV,
+    RunRecord,
+    RunStore,
+    RunStoreError,
+    UnreadableRun,
+)
 
 from . import live_runs, state
 from .display import markdown_literal
@@ -29,12 +36,13 @@ SHOWN = 200  # runs in the table; older ones stay in the folder
 
 def render(settings: Settings) -> None:
     runs_store = live_runs.store()
-    runs, unreadable = _listing(runs_store)
+    runs, unreadable, total = _listing(runs_store)
     if settings.mode != "Live" and not runs and not unreadable:
         return
     opened = st.session_state.get(OPENED)
-    with st.expander(f"Earlier Live runs ({len(runs)})", expanded=bool(opened), icon=":material/history:"):
-        st.caption(f"Kept on this machine in `{markdown_literal(str(runs_store.folder))}` (set {RUNS_DIR_ENV} to "
+    count = f"the newest {len(runs)} of {total}" if total > SHOWN else str(len(runs))
+    with st.expander(f"Earlier Live runs ({count})", expanded=bool(opened), icon=":material/history:"):
+        st.caption(f"Kept on this machine in {markdown_literal(str(runs_store.folder))} (set `{RUNS_DIR_ENV}` to "
                    "choose another folder): each Live run's journal and outcomes, readable by you only (folder 0700, "
                    "files 0600). They hold a fingerprint of the API key, never the key. " + live_runs.SANDBOX_GONE)
         problem = st.session_state.pop(OPEN_PROBLEM, None)
@@ -43,9 +51,8 @@ def render(settings: Settings) -> None:
         if not runs:
             st.caption("No Live run yet: a Live send is listed here as soon as it starts.")
         else:
-            shown = runs[:SHOWN]
-            st.dataframe(runs_frame(shown), hide_index=True, height=min(36 * (len(shown) + 1), 280))
-            by_id = {r.id: r for r in shown}
+            st.dataframe(runs_frame(runs), hide_index=True, height=min(36 * (len(runs) + 1), 280))
+            by_id = {r.id: r for r in runs}
             with st.container(horizontal=True, vertical_alignment="bottom"):
                 pick = st.selectbox("Run", list(by_id), key=RUN_PICK, format_func=lambda i: run_label(by_id[i]),
                                     help="Open puts the run's events, domain and mappings back on the page, in Live "
@@ -54,7 +61,7 @@ def render(settings: Settings) -> None:
                 st.button("Open", key=OPEN_BUTTON, icon=":material/open_in_browser:", on_click=_open,
                           args=(str(runs_store.folder), pick))
         for entry in unreadable:
-            st.warning(f"`{markdown_literal(entry.name)}` could not be read: {markdown_literal(entry.problem)}",
+            st.warning(f"**{markdown_literal(entry.name)}** could not be read: {markdown_literal(entry.problem)}",
                        icon=":material/warning:")
         if opened:
             _opened_note(runs_store, opened, settings)
@@ -83,19 +90,20 @@ def run_label(record: RunRecord) -> str:
             + (f" · {counts}" if counts else " · nothing sent yet"))
 
 
-def _listing(runs_store: RunStore) -> tuple[list[RunRecord], list[UnreadableRun]]:
-    """The folder's runs, read again only when a file in it changed (records can be large)."""
+def _listing(runs_store: RunStore) -> tuple[list[RunRecord], list[UnreadableRun], int]:
+    """The newest SHOWN runs, what cannot be read, and how many records the folder holds; read again only
+    when a file in the folder changed (records can be large)."""
     try:
         with os.scandir(runs_store.folder) as entries:
             seen = tuple(sorted((e.name, e.stat(follow_symlinks=False).st_mtime_ns,
                                  e.stat(follow_symlinks=False).st_size) for e in entries))
     except FileNotFoundError:
-        return [], []
+        return [], [], 0
     except OSError:
-        seen = None  # listing() says what is wrong
-    if seen is None:
-        return runs_store.listing()
-    return state.memo("runs", (str(runs_store.folder), seen), runs_store.listing)
+        return *runs_store.listing(SHOWN), 0  # listing() says what is wrong
+    total = sum(1 for name, *_ in seen if name.endswith(RUN_SUFFIX) and not name.startswith("."))
+    runs, unreadable = state.memo("runs", (str(runs_store.folder), seen), lambda: runs_store.listing(SHOWN))
+    return runs, unreadable, total
 
 
 def _open(folder: str, run_id: str | None) -> None:

@@ -7,8 +7,9 @@ real API key is never needed (nor sent) in Sandbox mode.
 Neither may outlive its session. Streamlit has no "session ended" hook, so two things release them:
 
 * an idle timeout (``PLAYGROUND_IDLE_SECONDS``, default 30 minutes without a page run or a request):
-  the emulator stops itself and the Sandbox journals go with it. Live journals stay, so that a user
-  who comes back can still resume a Live send without sending anything twice;
+  the emulator stops itself and the Sandbox journals go with it. Live runs are kept elsewhere, in the
+  runs folder (``live_runs.py``); a Live journal left here (that folder could not be written) stays, so
+  that a user who comes back can still resume that send without sending anything twice;
 * the end of the session: Streamlit drops a closed session's state, and a finalizer on an object
   held only there stops the emulator and removes the whole folder (also at interpreter exit). But
   Streamlit drops a disconnected session only when another visitor happens to connect later, so

@@ -113,7 +113,7 @@ def render(bundle: InputBundle, settings: Settings) -> None:
         if settings.mode == "Live":
             st.warning(f"Live mode writes real records to **{markdown_literal(where)}** with your API key. Every event goes to this "
                        "domain, including processor bodies that name another.", icon=":material/warning:")
-            st.caption(f"Each Live run is kept in `{markdown_literal(str(live_runs.store().folder))}` (its journal and "
+            st.caption(f"Each Live run is kept in {markdown_literal(str(live_runs.store().folder))} (its journal and "
                        "outcomes, with a fingerprint of the key, never the key): after a reload the same events to the "
                        "same account offer Resume or \"already sent\", never a fresh send.")
         else:

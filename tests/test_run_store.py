@@ -178,3 +178,15 @@ def test_outcomes_the_journal_has_and_the_record_lacks_are_read_from_the_journal
     outcomes = store.outcomes(store.load(record.id))
     assert [o.status for o in outcomes] == [SendOutcome.DELIVERED] * 2
     assert [o.location for o in outcomes] == [i.location for i in items]
+
+
+def test_a_listing_can_read_only_the_newest_records(tmp_path):
+    store = RunStore(tmp_path / "runs")
+    target = SendTarget.of("https://acme.myfreshworks.com", DOMAIN, SECRET)
+    events = [event_json(i) for i in events_of(identify("a@example.com"))]
+    for stamp in ("20260101T000000", "20260102T000000", "20260103T000000"):
+        store.save(RunRecord(f"{stamp}-bbbbbbbbbbbb-0-aaaaaa", "b" * 32, 0, target, events))
+    (store.folder / "notes.txt").write_text("x")
+    runs, unreadable = store.listing(limit=2)
+    assert sorted(r.id[:8] for r in runs) == ["20260102", "20260103"] and [u.name for u in unreadable] == ["notes.txt"]
+    assert len(store.listing()[0]) == 3

@@ -248,16 +248,24 @@ class RunStore:
         _check_id(run_id)
         return self._read(f"{run_id}{RUN_SUFFIX}")
 
-    def listing(self) -> tuple[list[RunRecord], list[UnreadableRun]]:
-        """Every run, newest first, and every file that is not part of a readable run."""
+    def listing(self, limit: int | None = None) -> tuple[list[RunRecord], list[UnreadableRun]]:
+        """Every run, newest first, and every file that is not part of a readable run.
+
+        ``limit``: read only the newest ``limit`` records (by the time their id starts with), so a folder of
+        thousands of runs lists quickly; the others are neither read nor listed.
+        """
         try:
             names = sorted(os.listdir(self.folder))
         except FileNotFoundError:
             return [], []
         except OSError as exc:
             return [], [UnreadableRun(str(self.folder), f"the runs folder cannot be read: {exc.strerror}")]
+        records = sorted((n for n in names if n.endswith(RUN_SUFFIX) and not n.startswith(".")), reverse=True)
+        skipped = set(records[limit:]) if limit is not None else set()
         runs, unreadable = [], []
         for name in names:
+            if name in skipped:
+                continue
             if name.endswith(RUN_SUFFIX) and not name.startswith("."):
                 try:
                     record = self._read(name)
