@@ -114,7 +114,7 @@ def test_another_key_or_other_events_are_another_batch(sessions, lookups):
     assert more.button(key="send_button").label == "Send 2 event(s)"
 
 
-def test_a_completed_run_is_already_sent_in_a_new_session(sessions, lookups):
+def test_a_completed_run_is_already_sent_in_a_new_session(sessions, lookups, runs_folder):
     first = live(sessions(), REJECTED)
     send(first)
     assert metrics(first)["Skipped"] == "1" and lookups == []
@@ -127,6 +127,17 @@ def test_a_completed_run_is_already_sent_in_a_new_session(sessions, lookups):
     outcomes = next(d.value for d in second.dataframe if "record id" in d.value.columns)
     assert len(outcomes) == 1 and outcomes["status"].iloc[0].startswith("skipped")
     assert second.button(key="send_again").label.startswith("Send again")
+    # "Send again" (confirmed) is the one way to send the batch once more: a new run, which later tabs find.
+    second.button(key="send_again").click()
+    second.run()
+    second.button(key="send_again_yes").click()
+    second.run()
+    assert not second.exception, second.exception
+    runs, _ = RunStore(runs_folder).listing()
+    assert sorted(r.generation for r in runs) == [0, 1] and all(r.counts["skipped"] == 1 for r in runs)
+    third = live(sessions(), REJECTED)
+    send(third)
+    assert "Already sent" in joined(third.info) and len(RunStore(runs_folder).listing()[0]) == 2
 
 
 def test_the_runs_panel_reopens_a_run(sessions, lookups):

@@ -12,9 +12,11 @@ from freshsales_mapper.sending.journal import JournalBusy, JournalError, Journal
 from freshsales_mapper.sending.live_resolver import LiveResolver
 from freshsales_mapper.sending.outcomes import SendOutcome
 from freshsales_mapper.sending.replies import ClientReply, parse_error_body
+from freshsales_mapper.sending.run_store import RunRecord, RunStore, RunStoreError
 from freshsales_mapper.sending.sender import BatchSender, EventOutcome, client_factory
 from freshsales_mapper.sending.summary import plain_words, summarize, summary_line
 
 __all__ = ["BatchSender", "ClientReply", "DomainError", "EventOutcome", "FreshsalesClient", "JournalBusy",
-           "JournalError", "JournalWriteError", "LiveResolver", "RateLimiter", "SendOutcome", "client_factory",
-           "normalize_domain", "parse_error_body", "plain_words", "summarize", "summary_line"]
+           "JournalError", "JournalWriteError", "LiveResolver", "RateLimiter", "RunRecord", "RunStore",
+           "RunStoreError", "SendOutcome", "client_factory", "normalize_domain", "parse_error_body", "plain_words",
+           "summarize", "summary_line"]
