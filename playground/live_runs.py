@@ -112,6 +112,10 @@ def create(runs: RunStore, batch: str, generation: int, target: SendTarget, item
 
 def saver(runs: RunStore, record: RunRecord) -> Callable[[SendJob], None]:
     def save(job: SendJob) -> None:
+        if not job.snapshot()[1] and record.outcomes:
+            # This run got no outcome (e.g. another tab holds the journal): keep what the record says, which that
+            # tab's own save brings up to date.
+            return
         record.outcomes, record.runs = record_outcomes(job.latest()), job.runs
         runs.save(record)
 

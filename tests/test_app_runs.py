@@ -222,3 +222,21 @@ def test_a_delivered_run_comes_back_whole_in_a_new_session(sessions, emulator, r
     assert any("What Freshsales stored" in e.label for e in app.expander)
     send(app)
     assert "Already sent" in joined(app.info) and len(server.request_log) == calls
+
+
+def test_a_run_another_tab_is_sending_is_not_sent_twice(sessions, lookups, runs_folder):
+    from freshsales_mapper.sending.journal import Journal
+    from playground import live_runs
+
+    send(live(sessions(), IDENTIFY))
+    (record,), _ = RunStore(runs_folder).listing()
+    before = (runs_folder / f"{record.id}.run.json").read_bytes()
+    asked = len(lookups)
+    busy = Journal(RunStore(runs_folder).journal_path(record.id), targets=[live_runs.live_target(DOMAIN, KEY)])
+    try:  # another tab's send holds the journal
+        other = live(sessions(), IDENTIFY)
+        send(other)
+        assert "in use by another send" in joined(other.error) and len(lookups) == asked
+    finally:
+        busy.close()
+    assert (runs_folder / f"{record.id}.run.json").read_bytes() == before  # that tab's save is not overwritten
