@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pandas as pd
 import streamlit as st
 
@@ -170,7 +172,8 @@ def _follow_selection(shown: pd.DataFrame, rows: list[int]) -> bool:
 
 def _scroll_to_detail() -> None:
     """Bring the clicked row's detail into view (it is below the table, often off-screen)."""
-    st.html(SCROLL_SCRIPT, unsafe_allow_javascript=True)
+    # The same script twice in a row would not run again: a new comment each click makes it new.
+    st.html(SCROLL_SCRIPT.replace("<script>", f"<script>// click {time.monotonic_ns()}", 1), unsafe_allow_javascript=True)
 
 
 def _downloads(report: BatchReport, frame: pd.DataFrame) -> None:

@@ -8,6 +8,7 @@ bodies, headers and answers.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,6 +30,7 @@ _ALERTS = {SendOutcome.DELIVERED: st.success, SendOutcome.FAILED: st.error, Send
 _ICONS = {SendOutcome.DELIVERED: ":material/check_circle:", SendOutcome.FAILED: ":material/cancel:",
           SendOutcome.UNKNOWN: ":material/help:", SendOutcome.SKIPPED: ":material/block:"}
 SCROLL_SCRIPT = f"""<script>
+// pick {{pick}}: a new text each time, so the browser runs it again for the next row picked
 (() => {{
   const run = document.querySelector('[class*="st-key-{CONTAINER}"]');
   if (run) run.scrollIntoView({{behavior: "instant", block: "start"}});
@@ -68,11 +70,13 @@ def render(outcome: Any, index: int, *, scroll: bool = False) -> None:
     with st.container(key=CONTAINER):
         st.markdown(f"#### {HEADING} · event {index + 1}")
         if scroll:  # opened from the Send box's table: bring it into view
-            st.html(SCROLL_SCRIPT, unsafe_allow_javascript=True)
+            st.html(SCROLL_SCRIPT.replace("{pick}", str(time.monotonic_ns())), unsafe_allow_javascript=True)
         status = SendOutcome(outcome.status)
         reason = f" · {markdown_literal(outcome.reason)}" if outcome.reason else ""
-        _ALERTS[status](f"**{markdown_literal(status.label)}**{reason}", icon=_ICONS[status])
-        st.caption(markdown_literal(STATUS_MEANING[status].capitalize()) + ".")
+        label = getattr(outcome, "label", status.label)  # "failed: refused by Freshsales", as in the table
+        _ALERTS[status](f"**{markdown_literal(label)}**{reason}", icon=_ICONS[status])
+        meaning = STATUS_MEANING[status]
+        st.caption(markdown_literal(meaning[:1].upper() + meaning[1:]) + ".")
         requests = outcome.requests or []
         if not requests:
             st.caption("No HTTP request was made for this event on the last run.")

@@ -62,6 +62,7 @@ def test_a_skipped_event_says_rudderstack_rejects_it_and_nothing_was_sent(app, e
     paste(app, sample("mistake_no_email.json"))
     click_send(app)
     assert "skipped (RudderStack rejects it)" in as_shown(joined(app.info))
+    assert "RudderStack's error" in as_shown(joined(app.caption))  # the send panel's words, names kept as written
     assert "No HTTP request was made for this event" in joined(app.caption)
     assert not server.request_log
 
@@ -100,3 +101,32 @@ def test_picking_an_outcome_row_opens_that_events_run(app, emulator):
     app.toggle(key="presenter_mode").set_value(True).run()  # presenter mode: no JSON, no URLs
     assert not app.exception and run_view.HEADING not in joined(app.markdown)
     assert server.base_url not in codes(app)
+
+
+def test_freshsales_words_in_the_run_are_shown_as_text_never_as_markdown(app, monkeypatch):
+    """A refusal whose message is Markdown and HTML (a hostile or odd server) reads as those characters."""
+    from test_app_helpers import set_key
+
+    from freshsales_mapper.sending import FreshsalesClient
+    from playground import send_panel
+    from tests.hostile import answer, hostile_server
+
+    message = "**bold** <img src=x onerror=alert(1)> [link](https://evil.example/)"
+    refuse = lambda conn, _request, _n, _server: answer(conn, 400, {"errors": {"code": 400, "message": message}})  # noqa: E731
+    with hostile_server(refuse) as server:
+        monkeypatch.setattr(send_panel, "FreshsalesClient",
+                            lambda host, key, **options: FreshsalesClient(host, key, base_url=server.base_url))
+        set_key(app, "live-key-for-the-run-view-7a1b")
+        paste(app, sample("identify.json"))
+        app.sidebar.radio(key="mode").set_value("Live").run()
+        app.checkbox(key="live_confirm").check().run()
+        click_send(app)
+    assert ":red-badge[:material/close: HTTP 400]" in badges(app)
+    assert "**failed: refused by Freshsales** · contact: HTTP 400:" in as_shown(joined(app.error))  # the table's words
+    run = [m.value for m in app.markdown] + [e.value for e in app.error] + [c.value for c in app.caption]
+    shown = [text for text in run if "bold" in text]
+    raw = re.compile(r"\*\*bold|(?<!\\)<img|\]\(https")  # Markdown or HTML the page would act on
+    assert shown and not any(raw.search(text) for text in shown), shown
+    assert any(message in as_shown(text) for text in shown)  # escaped, yet it reads as sent
+    assert any(message in c.value for c in app.code)  # and the answer itself, in a code block
+    assert b"live-key-for-the-run-view-7a1b" not in rendered_bytes(app)

@@ -234,6 +234,10 @@ def test_clicking_a_batch_row_brings_its_detail_into_view(open_page):
     box = grid.bounding_box()
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + row_px + row_px * 2 + row_px / 2)
     page.get_by_text("line 3: ").first.wait_for()
+    page.wait_for_function("""() => {
+      const h = [...document.querySelectorAll('[data-testid="stHeading"]')].find(e => e.textContent.includes('Event in detail'));
+      return h && h.getBoundingClientRect().top >= -1 && h.getBoundingClientRect().top < 200;
+    }""")  # the second click scrolls too
 
 
 def test_try_an_example_fills_the_box_and_maps_it(page):

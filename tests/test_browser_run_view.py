@@ -82,6 +82,25 @@ def test_the_run_view_fits_and_shows_the_real_requests(open_page, width):  # noq
     assert page.locator(RUN).count() == 0
 
 
+def _click_outcome_row(page, row: int) -> None:
+    """Scroll back up to the Send box's table and click the middle of a row (0-based)."""
+    grid = page.locator('[data-testid="stMain"] [data-testid="stDataFrame"]').first  # the Send box's table
+    grid.scroll_into_view_if_needed()
+    grid.locator('[role="gridcell"]', has_text="delivered").first.wait_for(state="attached")
+    box = grid.bounding_box()
+    row_px = 35  # the grid's header and row height
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + row_px + row_px * row + row_px / 2)
+
+
+def _run_in_view(page, number: int) -> None:
+    page.get_by_text(f"{HEADING} · event {number}").wait_for()
+    page.wait_for_function("""(selector) => {
+      const run = document.querySelector(selector);
+      return run && run.getBoundingClientRect().top >= -1 && run.getBoundingClientRect().top < 200;
+    }""", arg=RUN)
+    _fully_in_view(page, page.get_by_text(f"{HEADING} · event {number}"))
+
+
 def test_clicking_an_outcome_row_brings_that_events_run_into_view(open_page):  # noqa: F811
     page = open_page(1440, 900)
     _sandbox(page)
@@ -89,17 +108,9 @@ def test_clicking_an_outcome_row_brings_that_events_run_into_view(open_page):  #
     _paste(page, "\n".join(lines))
     page.get_by_role("button", name="Send 3 event(s)").click()
     page.get_by_text("3 of 3 event(s) have an outcome").wait_for()
-    grid = page.locator('[data-testid="stMain"] [data-testid="stDataFrame"]').first  # the Send box's table
-    grid.scroll_into_view_if_needed()
-    grid.locator('[role="gridcell"]', has_text="delivered").first.wait_for(state="attached")
-    box = grid.bounding_box()
-    row_px = 35  # the grid's header and row height
-    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + row_px + row_px * 2 + row_px / 2)  # the third row
-    heading = page.get_by_text(f"{HEADING} · event 3")
-    heading.wait_for()
-    page.wait_for_function("""(selector) => {
-      const run = document.querySelector(selector);
-      return run && run.getBoundingClientRect().top >= -1 && run.getBoundingClientRect().top < 200;
-    }""", arg=RUN)
-    _fully_in_view(page, heading)
+    _click_outcome_row(page, 2)
+    _run_in_view(page, 3)
     page.locator(RUN).get_by_text("person2@example.com").first.wait_for()
+    _click_outcome_row(page, 0)  # a second pick scrolls again
+    _run_in_view(page, 1)
+    page.locator(RUN).get_by_text("person0@example.com").first.wait_for()
