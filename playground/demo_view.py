@@ -13,11 +13,12 @@ from typing import Any
 
 import streamlit as st
 
-from freshsales_mapper.engine.flow import flow_dot
+from freshsales_mapper.engine.flow import flow_graph
 from freshsales_mapper.engine.plan import TransformResult
 from freshsales_mapper.engine.records import CardState, RecordCard, RecordKind, record_cards
 
 from .display import printable
+from .flow_view import flow_html
 from .story import Story
 
 CURRENT_JOB = "_current_send_job"  # the send shown on this run (set by send_panel), for the cards after a send
@@ -65,8 +66,8 @@ def render_cards(cards: Sequence[RecordCard], result: TransformResult) -> None:
 
 def render_flow(result: TransformResult, cards: Sequence[RecordCard], event: str,
                 sent: Sequence[Mapping[str, Any]] | None = None, *, large: bool = False) -> None:
-    dot = flow_dot(result, cards, event, sent, large=large)
-    st.graphviz_chart(printable(dot), width="content")
+    # HTML boxes laid out by CSS (flow_view.py): a Graphviz layout on the page held it up on every paste.
+    st.html(flow_html(flow_graph(result, cards, event, sent, large=large)))
     st.caption("Event → RudderStack → each request (dashed: lookups RudderStack makes while transforming; "
                "WRITES: they change Freshsales) → the records. A failed step is red with its reason.")
 

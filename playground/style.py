@@ -41,7 +41,34 @@ CSS = """
 .fm-card-value { flex: 1 1 auto; min-width: 0; overflow-wrap: anywhere; }
 .fm-assigned { font-style: italic; color: #8a5a00; }
 .fm-compact .fm-card { flex-basis: 200px; padding: 6px 10px; } .fm-compact .fm-card-name { font-size: 1rem; }
-[data-testid="stGraphVizChart"] svg { max-width: 100%; height: auto; }  /* a wide picture shrinks, never scrolls */
+.fm-flow-box { container-type: inline-size; }
+.fm-flow { display: grid; grid-template-columns: minmax(0, max-content) minmax(0, max-content);
+  column-gap: 34px; justify-content: center; font-size: 0.78rem; line-height: 1.35; }
+.fm-flow.fm-flow-large { font-size: 1.05rem; }
+.fm-flow-node { grid-column: 1; justify-self: center; text-align: center; padding: 6px 12px; border-radius: 9px;
+  border: 1px solid #31333f; background: #ffffff; color: #31333f; overflow-wrap: anywhere; max-width: 17em; }
+.fm-flow-records { grid-column: 2; display: flex; flex-direction: column; gap: 8px; align-self: start; }
+.fm-flow-record { position: relative; text-align: center; padding: 6px 14px 6px 12px; border: 1px solid #1f77b4;
+  border-radius: 2px 12px 2px 2px; background: #eaf6ee; color: #31333f; overflow-wrap: anywhere; max-width: 14em; }
+.fm-flow-record::before { content: "→"; position: absolute; left: -26px; top: 50%; transform: translateY(-55%);
+  color: #555555; font-size: 1.1em; }
+.fm-flow-record.fm-blocked::before { content: "⇢"; color: #8c8c8c; }
+.fm-flow-arrow { grid-column: 1; justify-self: center; height: 22px; width: 0; border-left: 1.5px solid #555555;
+  position: relative; }
+.fm-flow-arrow::after { content: ""; position: absolute; bottom: -1px; left: -5.5px; border: 5px solid transparent;
+  border-top: 7px solid #555555; border-bottom-width: 0; }
+.fm-flow-arrow.fm-line-red { border-left-color: #d9534f; } .fm-flow-arrow.fm-line-red::after { border-top-color: #d9534f; }
+.fm-flow .fm-dashed { border-style: dashed; } .fm-flow .fm-bold { border-width: 2.5px; font-weight: 600; }
+.fm-flow .fm-fill-blue { background: #eef3fb; } .fm-flow .fm-fill-orange { background: #fdf1e0; }
+.fm-flow .fm-fill-red { background: #fbe3e2; } .fm-flow .fm-fill-green { background: #eaf6ee; }
+.fm-flow .fm-line-red { border-color: #d9534f; color: #b52b27; } .fm-flow .fm-line-green { border-color: #2e9e5b; }
+.fm-flow .fm-line-grey { border-color: #8c8c8c; color: #6b6b6b; } .fm-flow .fm-line-blue { border-color: #1f77b4; }
+.fm-flow-title { font-weight: 600; }
+@container (max-width: 380px) {  /* too narrow for two columns: each step's records go under it, indented */
+  .fm-flow { grid-template-columns: minmax(0, max-content); }
+  .fm-flow-records { grid-column: 1; margin: 6px 0 0 30px; }
+  .fm-flow-record::before { content: "↳"; left: -20px; }
+}
 [class*="st-key-fm_presenter"] { font-size: 1.25rem; }
 [class*="st-key-fm_presenter"] [data-testid="stAlert"] p, [class*="st-key-fm_presenter"] [data-testid="stText"] { font-size: 1.35rem; }
 [class*="st-key-fm_presenter"] .fm-card { flex-basis: 300px; padding: 14px 18px; }

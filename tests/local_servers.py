@@ -48,16 +48,17 @@ def wait_healthy(url: str, server: subprocess.Popen, timeout: float = 120,
 
 @contextlib.contextmanager
 def playground_server(output: IO, exit_details: Callable[[], str] = lambda: "",
-                      env: dict[str, str] | None = None) -> Iterator[str]:
+                      env: dict[str, str] | None = None, root: Path = ROOT) -> Iterator[str]:
     """Run ``streamlit run app.py`` headless on a free loopback port, its output to ``output`` (a file, so a
     chatty server never blocks on a pipe); yields its URL once healthy, and stops it whatever happens.
-    ``env``: variables to add to the server's environment."""
+    ``env``: variables to add to the server's environment. ``root``: the checkout to run (a benchmark's
+    "before" tree)."""
     port = free_port()
     env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false", **(env or {})}
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
          "--server.fileWatcherType", "none", "--server.port", str(port), "--server.address", "127.0.0.1"],
-        cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
+        cwd=root, env=env, stdout=output, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url, server, exit_details=exit_details)

@@ -3,6 +3,9 @@ mode, faults on demand and the batch story."""
 
 from __future__ import annotations
 
+import html
+import re
+
 import pytest
 from test_app_helpers import app_session, joined, metrics, paste, sample
 from test_app_send import SANDBOX_KEY, click_send, identify_lines, sandbox_mode
@@ -18,9 +21,17 @@ def html_of(at) -> str:
 
 
 def picture(at) -> str:
-    charts = at.get("graphviz_chart")
-    assert charts, "no flow picture on the page"
-    return charts[0].proto.spec
+    blocks = [str(h.value) for h in at.get("html") if 'class="fm-flow' in str(h.value)]
+    assert blocks, "no flow picture on the page"
+    return blocks[0]
+
+
+def flow_boxes(picture_html: str) -> list[tuple[str, str, str]]:
+    """(node id, its classes, its text) for each box of the picture, in page order."""
+    boxes = []
+    for match in re.finditer(r'<div class="([^"]*)" data-node="([^"]+)"[^>]*>(.*?)</div></div>', picture_html):
+        boxes.append((match.group(2), match.group(1), html.unescape(re.sub(r"<[^>]+>", " ", match.group(3)))))
+    return boxes
 
 
 def test_offline_cards_say_would_be_and_assigned_by_freshsales(app):
@@ -29,8 +40,10 @@ def test_offline_cards_say_would_be_and_assigned_by_freshsales(app):
     assert cards.count('class="fm-card ') == 2
     assert "Northwind Traders" in cards and "8,500,000" in cards and "would be" in cards
     assert "assigned by Freshsales" in cards
-    dot = picture(app)
-    assert dot.count("WRITES") == 2 and "step2 -> record1" in dot and "FAILED" not in dot
+    boxes = flow_boxes(picture(app))
+    assert sum("WRITES" in text for _n, _c, text in boxes) == 2 and not any("FAILED" in text for _n, _c, text in boxes)
+    order = [node for node, _classes, _text in boxes]
+    assert order == ["event", "route", "step0", "step1", "record0", "step2", "record1"]  # each record by its step
 
 
 def test_card_values_are_escaped(app):
@@ -41,8 +54,8 @@ def test_card_values_are_escaped(app):
 
 def test_the_picture_marks_the_step_that_failed(app):
     paste(app, sample("mistake_no_email.json"))
-    dot = picture(app)
-    assert "RudderStack rejects the event" in dot and "#d9534f" in dot
+    rejected = [box for box in flow_boxes(picture(app)) if box[0] == "rejected"]
+    assert len(rejected) == 1 and "fm-line-red" in rejected[0][1] and "RudderStack rejects the event" in rejected[0][2]
     assert "No Freshsales record" in joined(app.caption)
 
 
@@ -108,7 +121,7 @@ def test_a_500_after_the_activity_makes_it_unknown_and_the_picture_red(app, emul
     app.slider(key=faults_panel.ACTIVITY_FAIL_RATE).set_value(1.0).run()
     click_send(app)
     assert metrics(app)["Unknown"] == "1" and len(server.activities()) == 1
-    failed = [line for line in picture(app).splitlines() if "#d9534f" in line and " [label=" in line]
+    failed = [text for _node, classes, text in flow_boxes(picture(app)) if "fm-line-red" in classes]
     assert len(failed) == 1 and "UNKNOWN: HTTP 500" in failed[0] and "Freshsales may" in failed[0]
 
 

@@ -39,7 +39,7 @@ def test_presenter_mode_fits_1280x720_and_switches_back(open_page, tmp_path):
     _paste(page, _sample("group_with_user_email.json"))
     page.get_by_text("Field mapping", exact=True).wait_for()
     _presenter(page, True)
-    page.locator('[data-testid="stGraphVizChart"] svg').first.wait_for()
+    page.locator('[data-testid="stHtml"] .fm-flow svg').first.wait_for()
     cards = page.locator(".st-key-fm_presenter .fm-card")
     assert cards.count() == 2
     assert "Northwind Traders" in cards.nth(0).inner_text()
@@ -55,7 +55,7 @@ def test_presenter_mode_fits_1280x720_and_switches_back(open_page, tmp_path):
     _no_sideways_scroll(page)
     shot = os.environ.get("PRESENTER_SCREENSHOT") or str(tmp_path / "presenter.png")
     page.screenshot(path=shot)
-    page.locator('[data-testid="stGraphVizChart"]').first.scroll_into_view_if_needed()
+    page.locator('.fm-flow').first.scroll_into_view_if_needed()
     page.screenshot(path=os.environ.get("PICTURE_SCREENSHOT") or str(tmp_path / "picture.png"))
     _no_sideways_scroll(page)
     _presenter(page, False)
@@ -72,7 +72,7 @@ def test_cards_and_picture_offline_then_as_stored_after_a_sandbox_send(open_page
     card = page.locator(".fm-card").first
     card.wait_for()
     assert "would be" in card.inner_text() and "Amara Okafor" in card.inner_text()
-    picture = page.locator('[data-testid="stGraphVizChart"] svg').first
+    picture = page.locator('[data-testid="stHtml"] .fm-flow svg').first
     picture.wait_for()
     picture.scroll_into_view_if_needed()
     _no_sideways_scroll(page)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from freshsales_mapper.engine.flow import dot_string, flow_dot
+from freshsales_mapper.engine.flow import dot_string, flow_dot, flow_graph
 from freshsales_mapper.engine.records import ASSIGNED, CardState, RecordKind, record_cards
 from freshsales_mapper.engine.resolvers import OfflineResolver, ReplayResolver
 from freshsales_mapper.engine.transform import transform_event
@@ -133,3 +133,15 @@ def test_stored_cards_read_the_emulators_record_shapes(emulator):
     assert contact.value("Linked account") == f"account {account_id}"
     [account] = stored_cards(RecordKind.SALES_ACCOUNT, server.accounts())
     assert account.value("Revenue") == "1,200,000" and account.record_id == str(account_id)
+
+
+def test_the_page_picture_escapes_every_value_and_keeps_the_graph():
+    from playground.flow_view import flow_html
+
+    hostile = '<img src=x onerror=alert(1)> "quoted" & **bold**'
+    result = plan("identify.json", traits__firstName=hostile)
+    graph = flow_graph(result, record_cards(result), hostile)
+    page = flow_html(graph)
+    assert "<img" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page and "&amp; **bold**" in page
+    assert [n.id for n in graph.nodes] == ["event", "route", "step0", "record0"]
+    assert page.index('data-node="step0"') < page.index('data-node="record0"')  # the record beside its step

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from freshsales_mapper.engine.plan import LookupStep, TransformResult
@@ -21,6 +23,7 @@ from freshsales_mapper.engine.records import RecordCard
 
 LABEL_CHARS = 48  # longer values are cut, so one long email or error cannot make a node screen-wide
 RED, ORANGE, BLUE, GREEN, GREY = "#d9534f", "#f0ad4e", "#1f77b4", "#2e9e5b", "#8c8c8c"
+WHITE, PALE_BLUE, PALE_ORANGE, PALE_RED, PALE_GREEN = "#ffffff", "#eef3fb", "#fdf1e0", "#fbe3e2", "#eaf6ee"
 
 
 def dot_string(value: Any, limit: int = LABEL_CHARS) -> str:
@@ -32,8 +35,15 @@ def dot_string(value: Any, limit: int = LABEL_CHARS) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
-def _label(*lines: Any) -> str:
-    return '"' + "\\n".join(dot_string(line) for line in lines if line not in (None, "")) + '"'
+def _lines(*lines: Any) -> tuple[str, ...]:
+    """The non-empty lines (a value's own line breaks make lines too), as printable text cut to LABEL_CHARS;
+    every renderer escapes them itself."""
+    return tuple(_printable(part) for line in lines if line not in (None, "") for part in str(line).split("\n"))
+
+
+def _printable(value: Any, limit: int = LABEL_CHARS) -> str:
+    text = "".join(ch if ch.isprintable() else " " for ch in str(value))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _wrapped(text: str, width: int = 26, lines: int = 2) -> list[str]:
@@ -45,23 +55,51 @@ def _short_path(path: str) -> str:
     return path.replace("/crm/sales/api", "", 1) if path.startswith("/crm/sales/api/") else path
 
 
-def flow_dot(result: TransformResult, cards: Sequence[RecordCard], event: str,
-             sent: Sequence[Mapping[str, Any]] | None = None, *, large: bool = False) -> str:
-    """DOT text for one event.
+class Shape(StrEnum):
+    BOX = "box"  # the event, RudderStack and each request: a rounded box
+    NOTE = "note"  # a Freshsales record: a note with a folded corner
+
+
+@dataclass(frozen=True)
+class FlowNode:
+    id: str  # "event", "route", "step0"…, "rejected", "record0"…
+    lines: tuple[str, ...]  # plain text, cut to LABEL_CHARS; each renderer escapes it its own way
+    shape: Shape = Shape.BOX
+    fill: str = WHITE
+    stroke: str | None = None  # None: the default outline
+    text: str | None = None  # None: the default text colour
+    dashed: bool = False  # a lookup RudderStack makes while transforming
+    bold: bool = False  # the step that failed
+
+
+@dataclass(frozen=True)
+class FlowEdge:
+    source: str
+    target: str
+    colour: str | None = None
+    dashed: bool = False  # a record the send never reached
+
+
+@dataclass(frozen=True)
+class FlowGraph:
+    """The picture as data: a chain from the event down through each request, records hanging off their step."""
+
+    nodes: tuple[FlowNode, ...]
+    edges: tuple[FlowEdge, ...]
+    large: bool = False  # presenter mode: bigger type
+
+
+def flow_graph(result: TransformResult, cards: Sequence[RecordCard], event: str,
+               sent: Sequence[Mapping[str, Any]] | None = None, *, large: bool = False) -> FlowGraph:
+    """The picture of one event.
 
     ``event``: the event as a person names it ("identify event for amara@…"). ``sent``: after a send, the
     request entries the sender recorded (``{kind, method, url, status, ok, message}``, in the plan's order);
     the first one that was not ok is the failed step, and steps after it were never sent.
     """
-    font = 16 if large else 12
-    # Top to bottom, drawn at its natural size: a left-to-right chain of six boxes scaled down to a column's
-    # width has unreadable text.
-    out = ["digraph flow {", "rankdir=TB;", 'bgcolor="transparent";', "nodesep=0.25;", "ranksep=0.3;",
-           f'node [shape=box, style="rounded,filled", fillcolor="#ffffff", fontname="Helvetica", fontsize={font}];',
-           f'edge [fontname="Helvetica", fontsize={font - 2}, color="#555555"];',
-           f"event [label={_label(event)}, fillcolor=\"#eef3fb\"];",
-           f"route [label={_label('RudderStack', 'route + Freshsales destination')}, fillcolor=\"#eef3fb\"];",
-           "event -> route;"]
+    nodes = [FlowNode("event", _lines(event), fill=PALE_BLUE),
+             FlowNode("route", _lines("RudderStack", "route + Freshsales destination"), fill=PALE_BLUE)]
+    edges = [FlowEdge("event", "route")]
     failed_at, failure = _failure(result, sent)
     previous = "route"
     for number, step in enumerate(result.steps):
@@ -73,34 +111,65 @@ def flow_dot(result: TransformResult, cards: Sequence[RecordCard], event: str,
             lines += _wrapped(step.purpose.split(" (")[0])
         else:
             lines.append("delivers: " + step.freshsales_event.replace("_", " "))
-        style = '"rounded,filled,dashed"' if lookup else '"rounded,filled"'
-        colour = "#fdf1e0" if lookup and step.writes else "#ffffff"
-        extra = ""
+        look = {"fill": PALE_ORANGE if lookup and step.writes else WHITE}
         if number == failed_at:
             lines += _wrapped(failure, lines=3)
-            colour, extra = "#fbe3e2", f', color="{RED}", penwidth=2.5, fontcolor="{RED}"'
+            look = {"fill": PALE_RED, "stroke": RED, "text": RED, "bold": True}
         elif sent is not None and failed_at is not None and number > failed_at:
             lines.append("not sent")
-            extra = f', color="{GREY}", fontcolor="{GREY}"'
+            look.update(stroke=GREY, text=GREY)
         elif sent is not None and number < len(sent):
-            extra = f', color="{GREEN}"'
-        out.append(f"{node} [label={_label(*lines)}, style={style}, fillcolor=\"{colour}\"{extra}];")
-        edge = f"{previous} -> {node}"
-        out.append(edge + (f' [color="{RED}"]' if number == failed_at else "") + ";")
+            look.update(stroke=GREEN)
+        nodes.append(FlowNode(node, _lines(*lines), dashed=lookup, **look))
+        edges.append(FlowEdge(previous, node, RED if number == failed_at else None))
         previous = node
     if result.error is not None and failed_at is None:
-        out.append(f'rejected [label={_label("RudderStack rejects the event", *_wrapped(result.error.message, 30, 3))}, '
-                   f'fillcolor="#fbe3e2", color="{RED}", fontcolor="{RED}", penwidth=2.5];')
-        out.append(f'{previous} -> rejected [color="{RED}"];')
+        nodes.append(FlowNode("rejected", _lines("RudderStack rejects the event", *_wrapped(result.error.message, 30, 3)),
+                              fill=PALE_RED, stroke=RED, text=RED, bold=True))
+        edges.append(FlowEdge(previous, "rejected", RED))
     for number, card in enumerate(cards):
         node = f"record{number}"
         done = sent is not None and failed_at is None
         state = "stored" if card.state == "stored" or done else "would be"
-        out.append(f"{node} [label={_label(card.kind.title + ' · ' + state, card.name, card.action)}, "
-                   f'shape=note, fillcolor="#eaf6ee", color="{GREEN if done else BLUE}"];')
+        nodes.append(FlowNode(node, _lines(card.kind.title + " · " + state, card.name, card.action), Shape.NOTE,
+                              PALE_GREEN, GREEN if done else BLUE))
         source = f"step{card.step}" if 0 <= card.step < len(result.steps) else previous
         blocked = failed_at is not None and card.step >= failed_at
-        out.append(f"{source} -> {node}" + (f' [style=dashed, color="{GREY}"]' if blocked else "") + ";")
+        edges.append(FlowEdge(source, node, GREY if blocked else None, dashed=blocked))
+    return FlowGraph(tuple(nodes), tuple(edges), large)
+
+
+def flow_dot(result: TransformResult, cards: Sequence[RecordCard], event: str,
+             sent: Sequence[Mapping[str, Any]] | None = None, *, large: bool = False) -> str:
+    """The picture as Graphviz DOT text (for a DOT tool; the page draws ``flow_svg``'s SVG)."""
+    return graph_dot(flow_graph(result, cards, event, sent, large=large))
+
+
+def graph_dot(graph: FlowGraph) -> str:
+    font = 16 if graph.large else 12
+    # Top to bottom, drawn at its natural size: a left-to-right chain of six boxes scaled down to a column's
+    # width has unreadable text.
+    out = ["digraph flow {", "rankdir=TB;", 'bgcolor="transparent";', "nodesep=0.25;", "ranksep=0.3;",
+           f'node [shape=box, style="rounded,filled", fillcolor="#ffffff", fontname="Helvetica", fontsize={font}];',
+           f'edge [fontname="Helvetica", fontsize={font - 2}, color="#555555"];']
+    for node in graph.nodes:
+        label = '"' + "\\n".join(dot_string(line) for line in node.lines) + '"'
+        attributes = [f"label={label}"]
+        if node.shape is Shape.NOTE:
+            attributes.append("shape=note")
+        elif node.dashed:
+            attributes.append('style="rounded,filled,dashed"')
+        attributes.append(f'fillcolor="{node.fill}"')
+        if node.stroke:
+            attributes.append(f'color="{node.stroke}"')
+        if node.bold:
+            attributes.append("penwidth=2.5")
+        if node.text:
+            attributes.append(f'fontcolor="{node.text}"')
+        out.append(f"{node.id} [{', '.join(attributes)}];")
+    for edge in graph.edges:
+        attributes = (["style=dashed"] if edge.dashed else []) + ([f'color="{edge.colour}"'] if edge.colour else [])
+        out.append(f"{edge.source} -> {edge.target}" + (f" [{', '.join(attributes)}]" if attributes else "") + ";")
     out.append("}")
     return "\n".join(out)
 
