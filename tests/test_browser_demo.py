@@ -39,7 +39,7 @@ def test_presenter_mode_fits_1280x720_and_switches_back(open_page, tmp_path):
     _paste(page, _sample("group_with_user_email.json"))
     page.get_by_text("Field mapping", exact=True).wait_for()
     _presenter(page, True)
-    page.locator('[data-testid="stHtml"] .fm-flow svg').first.wait_for()
+    page.locator('.fm-flow [data-node="event"]').first.wait_for()
     cards = page.locator(".st-key-fm_presenter .fm-card")
     assert cards.count() == 2
     assert "Northwind Traders" in cards.nth(0).inner_text()
@@ -72,9 +72,11 @@ def test_cards_and_picture_offline_then_as_stored_after_a_sandbox_send(open_page
     card = page.locator(".fm-card").first
     card.wait_for()
     assert "would be" in card.inner_text() and "Amara Okafor" in card.inner_text()
-    picture = page.locator('[data-testid="stHtml"] .fm-flow svg').first
+    picture = page.locator('.fm-flow [data-node="event"]').first
     picture.wait_for()
     picture.scroll_into_view_if_needed()
+    step, record = (page.locator(f'.fm-flow [data-node="{node}"]').first.bounding_box() for node in ("step0", "record0"))
+    assert record["x"] >= step["x"] + step["width"] and record["y"] < step["y"] + step["height"]  # beside its step
     _no_sideways_scroll(page)
     page.screenshot(path=os.environ.get("DEMO_SCREENSHOT_DIR", str(tmp_path)) + f"/cards-{width}.png")
     page.get_by_text("Sandbox", exact=True).click()
