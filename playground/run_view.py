@@ -110,7 +110,7 @@ def _request(number: int, entry: dict) -> None:
     if isinstance(entry.get("record_id"), int):
         badges.append(f":blue-badge[record {entry['record_id']}]")
     st.markdown(" ".join(badges))
-    st.code(f"{entry.get('method', '')} {url}", language=None, wrap_lines=True)
+    st.code(printable(f"{entry.get('method', '')} {url}"), language=None, wrap_lines=True)
     if not entry.get("ok") and entry.get("message"):
         st.caption(markdown_literal(entry["message"]))
     sent_tab, answer_tab, headers_tab = st.tabs(["Sent body", "Freshsales' answer", "Headers"])
