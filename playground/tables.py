@@ -17,7 +17,7 @@ def doc_notes(result: TransformResult) -> tuple[list[str], list[str]]:
     other: list[str] = []
     for trace in result.fields:
         if trace.doc_note:
-            note = f"`{trace.dest}`: {trace.doc_note}"
+            note = f"{trace.dest}: {trace.doc_note}"  # shown escaped (markdown_literal): no code marks here
             target = other if trace.status is FieldStatus.UNSET else relevant
             if note not in relevant and note not in other:
                 target.append(note)

@@ -6,7 +6,17 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_app_helpers import app_session, field_table, joined, json_codes, paste, sample, set_key, unmapped_table
+from test_app_helpers import (
+    app_session,
+    as_shown,
+    field_table,
+    joined,
+    json_codes,
+    paste,
+    sample,
+    set_key,
+    unmapped_table,
+)
 
 app = pytest.fixture(app_session)
 
@@ -193,3 +203,10 @@ def test_many_unread_inputs_show_the_first_200_and_a_count(app):
     assert "450 inputs no field reads; the first 200 are listed." in joined(app.caption)
     assert len(unmapped_table(app)) == 200
     assert "and 447 more" in joined(app.info)  # the headline names three, then counts
+
+
+def test_docs_vs_code_notes_name_fields_without_stray_code_marks(app):
+    paste(app, sample("group_with_user_email.json"))
+    notes = [i.value for i in app.info if "flattened" in i.value]
+    assert notes and "address: An address object is flattened" in as_shown(notes[0])
+    assert "`" not in as_shown(notes[0])  # escaped Markdown would print code marks literally
