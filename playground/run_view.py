@@ -65,7 +65,7 @@ def render_requests(index: int, plan: Callable[[], None]) -> None:
 
 def render(outcome: Any, index: int, *, scroll: bool = False) -> None:
     """One event's outcome: its status and reason, then every request it made, in order."""
-    from .send_panel import STATUS_MEANING  # the send panel's words, one vocabulary (sending code loads lazily)
+    from .send_panel import LABEL_MEANING, STATUS_MEANING  # the send panel's words (sending code loads lazily)
 
     with st.container(key=CONTAINER):
         st.markdown(f"#### {HEADING} · event {index + 1}")
@@ -75,7 +75,7 @@ def render(outcome: Any, index: int, *, scroll: bool = False) -> None:
         reason = f" · {markdown_literal(outcome.reason)}" if outcome.reason else ""
         label = getattr(outcome, "label", status.label)  # "failed: refused by Freshsales", as in the table
         _ALERTS[status](f"**{markdown_literal(label)}**{reason}", icon=_ICONS[status])
-        meaning = STATUS_MEANING[status]
+        meaning = LABEL_MEANING.get(label) or STATUS_MEANING[status]
         st.caption(markdown_literal(meaning[:1].upper() + meaning[1:]) + ".")
         requests = outcome.requests or []
         if not requests:

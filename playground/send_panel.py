@@ -51,8 +51,15 @@ STATUS_MEANING = {
     "delivered": "Freshsales accepted every request for the event",
     "failed": f"{REFUSED_LABEL} (400, 404, 422: fix the cause; Resume does not resend these), or "
               f"{RETRYABLE_LABEL} (a connection error, a 429, a 5xx on a read or upsert: Resume sends those again)",
-    "unknown": "a request went out but no answer came back; check Freshsales, then use Resend unknown",
+    "unknown": "a request that creates a record went out and no clear answer came back (none, or a 5xx after "
+               "Freshsales may have stored it); check Freshsales, then use Resend unknown",
     "skipped": f"{SKIPPED_LABEL}: nothing was sent (the reason gives RudderStack's error), as the preview said",
+}
+# One failed event is one of the two: its own meaning, where the status' covers both.
+LABEL_MEANING = {
+    REFUSED_LABEL: "Freshsales refused it (a 4xx such as 400, 404 or 422) and would refuse it again: fix the cause; "
+                   "Resume does not resend it",
+    RETRYABLE_LABEL: "a connection error, a 429 or a 5xx on a read or upsert: Resume sends it again",
 }
 OUTCOME_FILTER = "send_outcome_filter"
 SANDBOX_CARDS = 12  # stored records shown as cards per object (every one is in the table)

@@ -75,7 +75,7 @@ def test_an_unknown_outcome_says_a_request_went_out_and_no_answer_came_back(app,
     app.slider(key=faults_panel.ACTIVITY_FAIL_RATE).set_value(1.0).run()
     click_send(app)
     assert "**unknown**" in joined(app.warning)
-    assert "A request went out but no answer came back" in joined(app.caption)
+    assert "no clear answer came back (none, or a 5xx after Freshsales may have stored it)" in joined(app.caption)
     assert ":red-badge[:material/close: HTTP 500]" in badges(app)
 
 
@@ -123,6 +123,8 @@ def test_freshsales_words_in_the_run_are_shown_as_text_never_as_markdown(app, mo
         click_send(app)
     assert ":red-badge[:material/close: HTTP 400]" in badges(app)
     assert "**failed: refused by Freshsales** · contact: HTTP 400:" in as_shown(joined(app.error))  # the table's words
+    assert "Freshsales refused it (a 4xx such as 400, 404 or 422) and would refuse it again" in as_shown(
+        joined(app.caption))  # this event's meaning, not both kinds of failure
     run = [m.value for m in app.markdown] + [e.value for e in app.error] + [c.value for c in app.caption]
     shown = [text for text in run if "bold" in text]
     raw = re.compile(r"\*\*bold|(?<!\\)<img|\]\(https")  # Markdown or HTML the page would act on
