@@ -69,7 +69,7 @@ def test_unmapped_inputs_and_doc_vs_code_notes(app):
     assert "unused: traits.company.name, traits.title" in joined(app.info)
     assert not app.warning
     notes = joined(app.info)
-    assert "`external_id`:" in notes and "externalId" in notes
+    assert "external_id:" in notes and "externalId" in notes and "`" not in notes
     assert app.expander  # the doc notes of fields this event does not set
 
 
