@@ -136,26 +136,11 @@ def test_freshsales_words_in_the_run_are_shown_as_text_never_as_markdown(app, mo
 
 def test_a_kept_live_run_shows_its_requests_in_a_new_session(emulator, runs_folder):
     """A Live run outlives its tab (live_runs); a new session with the same events shows that run's requests."""
-    import dataclasses
-
     from test_app_helpers import new_app
-    from test_app_runs import DOMAIN, IDENTIFY, KEY, live
-
-    from freshsales_mapper.inputs import parse_events_text
-    from freshsales_mapper.sending import FreshsalesClient
-    from playground import live_runs
-    from playground.pipeline import Settings
-    from playground.send_job import SendJob
+    from test_app_runs import IDENTIFY, KEY, keep_delivered_run, live
 
     server = emulator(api_key=KEY)
-    items = parse_events_text(IDENTIFY).items
-    settings = Settings(domain=DOMAIN, mode="Live")
-    batch = live_runs.batch_for(items, settings, live_runs.live_target(DOMAIN, KEY))
-    journal, saver = live_runs.journal_for(f"{batch}/0", DOMAIN, KEY, items, settings)
-    job = SendJob(f"{batch}/0", DOMAIN, journal, 1, on_finish=saver)
-    job.start([dataclasses.replace(i, destination=settings.destination()) for i in items],
-              lambda: FreshsalesClient(DOMAIN, KEY, base_url=server.base_url, rate_limit_per_minute=None,
-                                       rate_limit_per_hour=None))
+    job = keep_delivered_run(server)
     assert job.wait(60) and job.complete
 
     app = live(new_app(), IDENTIFY)

@@ -52,6 +52,25 @@ def sessions():
         stop_sandbox(app)
 
 
+def keep_delivered_run(server):
+    """IDENTIFY sent to ``server`` (an emulator) as a page's Live send job does: kept in the run store."""
+    from freshsales_mapper.inputs import parse_events_text
+    from freshsales_mapper.sending import FreshsalesClient
+    from playground import live_runs
+    from playground.pipeline import Settings
+    from playground.send_job import SendJob
+
+    items = parse_events_text(IDENTIFY).items
+    settings = Settings(domain=DOMAIN, mode="Live")
+    batch = live_runs.batch_for(items, settings, live_runs.live_target(DOMAIN, KEY))
+    journal, saver = live_runs.journal_for(f"{batch}/0", DOMAIN, KEY, items, settings)
+    job = SendJob(f"{batch}/0", DOMAIN, journal, 1, on_finish=saver)
+    job.start([dataclasses.replace(i, destination=settings.destination()) for i in items],
+              lambda: FreshsalesClient(DOMAIN, KEY, base_url=server.base_url, rate_limit_per_minute=None,
+                                       rate_limit_per_hour=None))
+    return job
+
+
 def live(app, events: str, *, key: str | None = KEY):
     paste(app, events)
     app.sidebar.radio(key="mode").set_value("Live")
@@ -196,21 +215,8 @@ def test_no_key_lands_in_the_runs_folder_not_even_a_processor_bodys_own(sessions
 def test_a_delivered_run_comes_back_whole_in_a_new_session(sessions, emulator, runs_folder):
     """Outcomes as a page's send job leaves them (requests, answers, records read back) are kept whole: the same
     events to the same account in a new tab show them, with "already sent" and no request made."""
-    from freshsales_mapper.inputs import parse_events_text
-    from freshsales_mapper.sending import FreshsalesClient
-    from playground import live_runs
-    from playground.pipeline import Settings
-    from playground.send_job import SendJob
-
     server = emulator(api_key=KEY)
-    items = parse_events_text(IDENTIFY).items
-    settings = Settings(domain=DOMAIN, mode="Live")
-    batch = live_runs.batch_for(items, settings, live_runs.live_target(DOMAIN, KEY))
-    journal, saver = live_runs.journal_for(f"{batch}/0", DOMAIN, KEY, items, settings)
-    job = SendJob(f"{batch}/0", DOMAIN, journal, 1, on_finish=saver)
-    job.start([dataclasses.replace(i, destination=settings.destination()) for i in items],
-              lambda: FreshsalesClient(DOMAIN, KEY, base_url=server.base_url, rate_limit_per_minute=None,
-                                       rate_limit_per_hour=None))
+    job = keep_delivered_run(server)
     assert job.wait(60) and job.complete and job.latest()[0].readback
     contact = server.contacts()[0]["id"]
     calls = len(server.request_log)
