@@ -18,7 +18,6 @@ import contextlib
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,6 +25,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+import revisions  # noqa: E402  (benchmarks/revisions.py, beside this script)
+
 from tests.local_servers import CHROMIUM, CHROMIUM_ARGS, playground_server  # noqa: E402
 
 TEXT_AREA = "Events (JSON, NDJSON or a processor request body)"
@@ -137,17 +138,8 @@ def main() -> None:
     args = parser.parse_args()
     if not os.path.exists(CHROMIUM):
         raise SystemExit(f"{CHROMIUM} is missing (run `make browser`)")
-    with tempfile.TemporaryDirectory(prefix="bench-browser-") as tmp:
-        trees = {"now": ROOT}
-        if args.before:
-            before = Path(tmp) / "before"
-            subprocess.run(["git", "worktree", "add", "--detach", "-q", str(before), args.before], cwd=ROOT, check=True)
-            trees = {f"before ({args.before})": before, **trees}
-        try:
-            results = run(args.pastes, args.width, trees)
-        finally:
-            if args.before:
-                subprocess.run(["git", "worktree", "remove", "--force", str(before)], cwd=ROOT, check=True)
+    with tempfile.TemporaryDirectory(prefix="bench-browser-") as tmp, revisions.trees(args.before, Path(tmp)) as trees:
+        results = run(args.pastes, args.width, trees)
     medians = [_report(name, args.width, first, pairs) for name, (first, pairs) in results.items()]
     if len(medians) == 2:
         print(f"median now / before: {medians[1] / medians[0]:.2f}")

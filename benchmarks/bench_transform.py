@@ -26,6 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import revisions  # noqa: E402  (benchmarks/revisions.py, beside this script)
+
 from freshsales_mapper.cli.parallel import default_jobs  # noqa: E402
 from freshsales_mapper.sample_generator import generate_events, processor_items  # noqa: E402
 
@@ -79,19 +81,11 @@ def main() -> None:
         path.write_text(json.dumps(processor_items(generate_events(args.events, seed=7))), encoding="utf-8")
         size_mb = path.stat().st_size / 1e6
         baseline = best_of([sys.executable, "-c", BASELINE, str(path)], args.runs, ROOT)
-        trees = {"now": ROOT}
-        if args.before:
-            before = Path(tmp) / "before"
-            subprocess.run(["git", "worktree", "add", "--detach", "-q", str(before), args.before], cwd=ROOT, check=True)
-            trees = {f"before ({args.before})": before, **trees}
-        try:
+        with revisions.trees(args.before, Path(tmp)) as trees:
             figures = {name: measure(tree, path, args.runs, Path(tmp) / f"out-{i}.json")
                        for i, (name, tree) in enumerate(trees.items())}
             digests = {hashlib.sha256((Path(tmp) / f"out-{i}.json").read_bytes()).hexdigest()
                        for i in range(len(trees))}
-        finally:
-            if args.before:
-                subprocess.run(["git", "worktree", "remove", "--force", str(before)], cwd=ROOT, check=True)
     print(f"events: {args.events:,} ({size_mb:.1f} MB processor request body), best of {args.runs}, "
           f"{default_jobs(args.events)} core(s) available")
     print(f"stdlib json.load + json.dumps: {baseline:.2f} s")
