@@ -143,7 +143,8 @@ def _outcome_chart(counts: pd.DataFrame) -> dict:
 def _filtered_table(frame: pd.DataFrame, content: list[str]) -> tuple[pd.DataFrame, bool]:
     st.markdown("**Every event**")
     a, b, c = st.columns([2, 2, 3])
-    statuses = a.multiselect("Status", [s for s in STATUSES if (frame["status"] == s).any()], key=state.FILTER_STATUS)
+    statuses = a.multiselect("Status", [s for s in STATUSES if (frame["status"] == s).any()], key=state.FILTER_STATUS,
+                             format_func=lambda status: MappingOutcome(status).label)
     kinds = b.multiselect("Type", sorted(k for k in frame["type"].unique() if k), key=state.FILTER_TYPE)
     text = c.text_input("Search (user, email, messageId, any value, reason)", key=state.FILTER_TEXT,
                         help="Searches each event's whole content (keys and values) and the reason column.")

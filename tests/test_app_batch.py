@@ -52,6 +52,7 @@ def test_the_table_filters_by_status_type_and_text(app):
     paste(app, sample(BATCH))
     table = app.dataframe(key="batch_table").value
     assert len(table) == 240 and set(table["status"]) == {"mapped", "lossy", "skipped"}
+    assert "skipped (RudderStack rejects it)" in app.multiselect(key="filter_status").proto.options  # as a send says
     app.multiselect(key="filter_status").select("skipped")
     app.run()
     failed = app.dataframe(key="batch_table").value
