@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import os
+import stat
 import sys
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import orjson
 
 from freshsales_mapper.engine.secret import PLACEHOLDER_KEY
-from freshsales_mapper.inputs import EventInput, InputError, decode_utf8, parse_events_text
+from freshsales_mapper.inputs import EventInput, InputError
+from freshsales_mapper.inputs.json_stream import DocumentError, stream_events
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
-# About 1.5 million events; every event is held parsed in memory (about 0.35 KB each beyond its text).
+# Input is parsed as it is read, so memory does not grow with it; the cap stops an input with no end.
 MAX_INPUT_BYTES = 1 << 30
 _READ_CHUNK = 1 << 22
 API_KEY_ENV = "FRESHSALES_API_KEY"
@@ -51,60 +56,123 @@ def json_bytes(value: Any) -> bytes:
 
 
 def read_entries(args: argparse.Namespace) -> list[EventInput | InputError]:
-    """Every item of the input in order, each an event to answer or a problem to answer with an error item.
+    """Every item of the input in order, as a list (see :func:`iter_entries`)."""
+    return list(iter_entries(args))
 
-    Only input of which nothing at all can be read (unreadable file, one broken JSON document, no line
-    that parses) raises :class:`InputProblem` (exit 2). Bare messages get the --domain/--api-key settings;
-    processor items keep their own destination whatever it holds.
+
+def iter_entries(args: argparse.Namespace) -> Iterator[EventInput | InputError]:
+    """Every item of the input in order, each an event to answer or a problem to answer with an error item,
+    read and parsed as they are used, so that memory follows one event and not the input.
+
+    Input of which nothing at all can be read (unreadable file, one broken JSON document, no line that
+    parses) raises :class:`InputProblem` (exit 2) before the first item. A large document that breaks
+    after some items raises it after them, naming the line and column. Bare messages get the
+    --domain/--api-key settings; processor items keep their own destination whatever it holds.
     """
     source = "stdin" if args.input == "-" else args.input
     limit = getattr(args, "max_input_bytes", MAX_INPUT_BYTES)
     if limit <= 0:
         raise InputProblem("--max-input-bytes must be more than 0")
     try:
-        if args.input == "-":
-            data = _read_capped(sys.stdin.buffer, limit, source)
-        else:
-            with open(args.input, "rb") as handle:
-                data = _read_capped(handle, limit, source)
+        handle = sys.stdin.buffer if args.input == "-" else open(args.input, "rb")  # noqa: SIM115
+    except OSError as exc:
+        raise InputProblem(f"cannot read {source}: {exc.strerror}") from None
+    try:
+        read = _capped_reader(handle, limit, source)
+        yield from _usable(stream_events(read, source), args, source)
+    except DocumentError as exc:
+        _drain(read)  # an input past the cap is refused for that, as before it was parsed
+        raise InputProblem(f"{source}: {exc.error}") from None
     except OSError as exc:
         raise InputProblem(f"cannot read {source}: {exc.strerror}") from None
     except MemoryError:
         raise InputProblem(f"{source} does not fit in memory; split it into smaller files") from None
-    text = decode_utf8(data)  # the parser points at each byte that is not UTF-8 and reads the rest
-    del data
-    parsed = parse_events_text(text, source)
-    if parsed.errors and not parsed.items:
-        raise InputProblem("\n".join(f"{source}: {e}" for e in parsed.errors))
-    entries = parsed.in_order()
-    for problem in parsed.errors:  # also answered in place, by an error item naming the same spot
-        print(f"{source}: {problem}", file=sys.stderr)
-    bare = [item for item in parsed.items if item.bare]
-    if bare:
-        try:
-            settings = bare_destination(args, bare[0].location)
-        except InputProblem as exc:
-            if len(bare) == len(parsed.items):
-                raise  # nothing could be transformed: a usage error
-            print(f"{source}: {exc}", file=sys.stderr)
-            return [InputError(_NO_SETTINGS, None, None, None, entry.location)
-                    if isinstance(entry, EventInput) and entry.bare else entry for entry in entries]
-        for item in bare:  # in place: a copy of every item would double the peak memory of a large input
-            item.destination = settings
-    return entries
+    finally:
+        if handle is not sys.stdin.buffer:
+            handle.close()
 
 
-def _read_capped(handle: Any, limit: int, source: str) -> bytes:
-    """The whole input, or InputProblem once it passes ``limit`` bytes (it may have no end at all)."""
-    chunks: list[bytes] = []
+def _usable(entries: Iterator[EventInput | InputError], args: argparse.Namespace,
+            source: str) -> Iterator[EventInput | InputError]:
+    """The entries, with the settings for bare messages; problems are also said on stderr.
+
+    Entries are held back until the first event that can be answered: if none comes, the input is a
+    usage error (exit 2) and nothing is written. Only the held entries are in memory at once.
+    """
+    held: list[EventInput | InputError] = []
+    problems: list[InputError] = []
+    settings: dict | None = None
+    settings_problem: InputProblem | None = None
+    for entry in entries:
+        if type(entry) is EventInput and entry.bare:
+            if settings is None and settings_problem is None:
+                try:
+                    settings = bare_destination(args, entry.location)
+                except InputProblem as exc:
+                    settings_problem = exc
+            if settings is not None:
+                entry.destination = settings  # in place: a copy of every item would double its memory
+            else:
+                entry = InputError(_NO_SETTINGS, None, None, None, entry.location)
+                if held is not None:
+                    held.append(entry)
+                    continue
+        elif type(entry) is InputError and held is not None:
+            problems.append(entry)
+        if held is None:
+            if type(entry) is InputError and entry.message is not _NO_SETTINGS:
+                print(f"{source}: {entry}", file=sys.stderr)
+            yield entry
+            continue
+        held.append(entry)
+        if type(entry) is EventInput:  # the first event that can be answered: what was held goes out
+            for problem in problems:
+                print(f"{source}: {problem}", file=sys.stderr)
+            if settings_problem is not None:
+                print(f"{source}: {settings_problem}", file=sys.stderr)
+            yield from held
+            held = None
+    if held is None:
+        return
+    if settings_problem is not None:  # every event is a bare message: nothing could be transformed
+        for problem in problems:
+            print(f"{source}: {problem}", file=sys.stderr)
+        raise settings_problem
+    if problems:
+        raise InputProblem("\n".join(f"{source}: {e}" for e in problems))
+
+
+def _capped_reader(handle: Any, limit: int, source: str) -> Callable[[int], bytes]:
+    """``handle.read``, raising InputProblem once the input passes ``limit`` bytes (it may have no end at all).
+
+    A regular file larger than the limit is refused before anything is read.
+    """
     size = 0
-    while chunk := handle.read(min(_READ_CHUNK, limit + 1 - size)):
-        chunks.append(chunk)
+    too_large = InputProblem(f"{source} is larger than {limit} bytes (--max-input-bytes), or has no end; "
+                             "split it into smaller files, or raise --max-input-bytes")
+    try:
+        status = os.fstat(handle.fileno())
+        if stat.S_ISREG(status.st_mode) and status.st_size - handle.tell() > limit:
+            raise too_large
+    except (OSError, ValueError, io.UnsupportedOperation):
+        pass  # not a file descriptor (tests give a BytesIO): counted as it is read
+
+    def read(wanted: int) -> bytes:
+        nonlocal size
+        chunk = handle.read(min(wanted, limit + 1 - size))
         size += len(chunk)
         if size > limit:
-            raise InputProblem(f"{source} is larger than {limit} bytes (--max-input-bytes), or has no end; "
-                               "split it into smaller files, or raise --max-input-bytes")
-    return b"".join(chunks)
+            raise too_large
+        return chunk
+
+    return read
+
+
+def _drain(read: Callable[[int], bytes]) -> None:
+    """Read the rest of the input, keeping nothing; raises InputProblem if it passes the cap."""
+    with contextlib.suppress(OSError):
+        while read(_READ_CHUNK):
+            pass
 
 
 _NO_SETTINGS = "a bare message (no destination settings): give --domain and --api-key, or wrap it as {message, destination}"

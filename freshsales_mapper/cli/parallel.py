@@ -1,21 +1,24 @@
-"""Rendering a large batch on several cores, in input order, streamed to the output.
+"""Rendering a large input on several cores, in input order, streamed to the output.
 
 Transforming is pure (offline and replay resolvers keep no state), so a forked child can render a
-contiguous slice of the batch while the parent renders the first slice. Every slice is written as
-it is rendered, entry by entry, never held whole in memory: the parent's own slice straight to the
-output, each child's to an anonymous temporary file (unlinked from the start, so nothing is left
-behind even if a process is killed) that the parent then copies out in order. A child that fails for
-any reason has its slice rendered again in the parent, so the output never depends on whether the
-fork worked.
+batch of consecutive entries while the parent reads and parses the next ones. Entries come from a
+stream and are taken a batch at a time, so only the batches being rendered are in memory, never the
+whole input. Every batch is written as it is rendered, entry by entry, to an anonymous temporary file
+(unlinked from the start, so nothing is left behind even if a process is killed) that the parent then
+copies out in order. A child that fails for any reason has its batch rendered again in the parent, so
+the output never depends on whether the fork worked.
 """
 
 from __future__ import annotations
 
+import gc
+import itertools
 import os
 import resource
 import shutil
 import tempfile
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, BinaryIO
 
 PARALLEL_FROM = 2000  # events; below this the forks cost more than they save
@@ -51,21 +54,46 @@ class EntrySink:
         self.written = True
 
 
-Render = Callable[[Sequence[Any], EntrySink], None]
+Render = Callable[[Iterable[Any], EntrySink], None]
+BATCH = 2000  # entries a child renders: forks cost ~1 ms each, and memory holds `jobs` batches at once
 
 
-def write_in_order(items: Sequence[Any], render: Render, jobs: int, sink: EntrySink) -> None:
-    """``render`` each slice of ``items`` into ``sink``, in order; slices after the first in children."""
-    if not items:
-        return
+def read_ahead(entries: Iterable[Any], count: int) -> tuple[int, Iterator[Any]]:
+    """How many of the first ``count`` entries there are, and all the entries again, in order.
+
+    The entries read ahead are let go one by one as they are taken, not kept until the end.
+    """
+    entries = iter(entries)
+    ahead = deque(itertools.islice(entries, count))
+
+    def again() -> Iterator[Any]:
+        while ahead:
+            yield ahead.popleft()
+        yield from entries
+
+    return len(ahead), again()
+
+
+def write_in_order(items: Iterable[Any], render: Render, jobs: int, sink: EntrySink, batch: int = BATCH) -> None:
+    """``render`` every item into ``sink``, in order: in this process (``jobs`` 1), else a batch per child."""
     jobs = min(jobs, 1 + _spare_files())
-    size = -(-len(items) // max(jobs, 1))
-    slices = [items[start:start + size] for start in range(0, len(items), size)]
-    children = [_Child(part, render, sink.separator) for part in slices[1:]]
-    render(slices[0], sink)
-    for child, part in zip(children, slices[1:], strict=True):
-        if not child.finish_into(sink):
-            render(part, sink)
+    if jobs <= 1:
+        render(items, sink)
+        return
+    if isinstance(items, Sequence):  # all known already: one batch per child, as even as can be
+        batch = max(1, min(batch, -(-len(items) // jobs)))
+    items = iter(items)
+    # The first batch is rendered here: straight to the output, and every child forked after it finds
+    # the engine's compiled tables ready instead of building them again.
+    render(list(itertools.islice(items, batch)), sink)
+    running: deque[_Child] = deque()
+    while part := list(itertools.islice(items, batch)):
+        if len(running) >= jobs:
+            running.popleft().finish_into(sink, render)
+        running.append(_Child(part, render, sink.separator))
+        del part  # the child has it; the parent keeps it only to render it again if the child fails
+    while running:
+        running.popleft().finish_into(sink, render)
 
 
 # Files this process keeps for itself (imports, the input, stdout) whatever the number of children.
@@ -79,16 +107,20 @@ def _spare_files() -> int:
 
 
 class _Child:
-    """One forked child rendering one slice into a temporary file."""
+    """One forked child rendering one batch into a temporary file."""
 
-    def __init__(self, part: Sequence[Any], render: Render, separator: bytes):
+    def __init__(self, part: list[Any], render: Render, separator: bytes):
         self.pid: int | None = None
+        self.part = part
         try:
             # Closed in finish_into, after the child wrote it; unlinked already, so never left on disk.
             self.spool = tempfile.TemporaryFile(prefix="freshsales-transform-")  # noqa: SIM115
-        except OSError:  # no file left to open (--jobs 400 under a low `ulimit -n`): this slice renders here
+        except OSError:  # no file left to open (--jobs 400 under a low `ulimit -n`): this batch renders here
             return
         try:
+            # The collector would otherwise visit every object the parent has, in the child, copying
+            # each page it touches; frozen, they are left alone (and still freed when let go).
+            gc.freeze()
             self.pid = os.fork()
         except OSError:
             self.spool.close()
@@ -102,13 +134,12 @@ class _Child:
             finally:
                 os._exit(code)
 
-    def finish_into(self, sink: EntrySink) -> bool:
-        """Wait for the child and copy its slice into ``sink``; False if it did not deliver."""
-        if self.pid is None:
-            return False
-        with self.spool:
-            _, status = os.waitpid(self.pid, 0)
-            if status != 0:
-                return False
-            sink.block(self.spool)
-        return True
+    def finish_into(self, sink: EntrySink, render: Render) -> None:
+        """Wait for the child and copy its batch into ``sink``; render it here if the child did not deliver."""
+        if self.pid is not None:
+            with self.spool:
+                _, status = os.waitpid(self.pid, 0)
+                if status == 0:
+                    sink.block(self.spool)
+                    return
+        render(self.part, sink)

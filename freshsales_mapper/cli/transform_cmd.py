@@ -8,11 +8,11 @@ import enum
 import json
 import shutil
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import partial
 from typing import Any, BinaryIO
 
-from freshsales_mapper.cli.common import EXIT_OK, InputProblem, add_input_arguments, input_error_item, read_entries
+from freshsales_mapper.cli.common import EXIT_OK, InputProblem, add_input_arguments, input_error_item, iter_entries
 from freshsales_mapper.cli.output import (
     Style,
     add_output_arguments,
@@ -23,7 +23,7 @@ from freshsales_mapper.cli.output import (
     problem_text,
     shell_text,
 )
-from freshsales_mapper.cli.parallel import EntrySink, default_jobs, write_in_order
+from freshsales_mapper.cli.parallel import PARALLEL_FROM, EntrySink, default_jobs, read_ahead, write_in_order
 from freshsales_mapper.engine.jsvalue import UNDEFINED
 from freshsales_mapper.engine.plan import TransformResult
 from freshsales_mapper.engine.resolvers import OfflineResolver, ReplayResolver, Resolver
@@ -71,7 +71,8 @@ def run(args: argparse.Namespace) -> int:
     if args.jobs < 0:
         raise InputProblem("--jobs must be 0 (one per core for large inputs) or more")
     resolver = _resolver(args)
-    items = read_entries(args)
+    entries = iter_entries(args)
+    count, entries = read_ahead(entries, PARALLEL_FROM)  # enough to tell a large input from a small one
     trace = args.view == "explain"
     render = _renderer(args, style)
     separator = "\n" if style is Style.TABLE else ""  # shell blocks end with their own blank line
@@ -83,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     text = style in (Style.SHELL, Style.TABLE)
     member = None if text else json_array_member(style)
 
-    def render_slice(part: list[EventInput | InputError], sink: EntrySink) -> None:
+    def render_slice(part: Iterable[EventInput | InputError], sink: EntrySink) -> None:
         # One event at a time, written as soon as it is rendered: memory follows one event, not the batch.
         for item in part:
             if text:
@@ -94,11 +95,11 @@ def run(args: argparse.Namespace) -> int:
                 for entry in entries:
                     sink.entry(member(entry))
 
-    jobs = args.jobs or default_jobs(len(items))
+    jobs = args.jobs or default_jobs(count)
     out = sys.stdout.buffer
     opening, between, closing, empty = output_frame(style, separator)
     sink = EntrySink(_Opening(out, opening), between)
-    write_in_order(items, render_slice, jobs, sink)
+    write_in_order(entries, render_slice, jobs, sink)
     out.write(closing if sink.written else empty)
     out.flush()
     return EXIT_OK

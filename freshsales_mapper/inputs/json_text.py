@@ -4,7 +4,7 @@ Accepted JSON shapes: one event, an array of events, NDJSON (one JSON value per 
 RudderStack processor request bodies (``{message, destination, metadata}``, single, array or
 NDJSON) and the batch API body ``{"batch": [...]}``. CSV goes through :func:`parse_csv_text`.
 Text that is not one JSON value is read as NDJSON when its lines stand alone as JSON values (see
-``_looks_like_ndjson``); otherwise it is one document with one syntax error.
+``looks_like_ndjson``); otherwise it is one document with one syntax error.
 
 Line and column numbers are 1-based and refer to the text as the user sees it (a leading UTF-8
 BOM is invisible in editors, so it is not counted). Values are never transformed: ``42`` stays an
@@ -45,7 +45,7 @@ def _is_batch(value: Any) -> bool:
             and "type" not in value and "message" not in value)
 
 
-def _document_entries(value: Any, location: str, line: int | None,
+def document_entries(value: Any, location: str, line: int | None,
                       counter: Iterator[int]) -> list[EventInput | InputError]:
     prefix = f"{location}, " if location else ""
     if isinstance(value, list):
@@ -57,12 +57,12 @@ def _document_entries(value: Any, location: str, line: int | None,
     return [event_entry(value, location or "the event", "$", line, counter)]
 
 
-def _line_entries(number: int, line: str, counter: Iterator[int]) -> list[EventInput | InputError]:
+def line_entries(number: int, line: str, counter: Iterator[int]) -> list[EventInput | InputError]:
     value, failure = decode_json(line)
     if failure is None:
         if type(value) is dict:  # the usual NDJSON line, kept short because it runs per line
             return [event_entry(value, f"line {number}", "$", number, counter)]
-        return _document_entries(value, f"line {number}", number, counter)
+        return document_entries(value, f"line {number}", number, counter)
     column = failure[0] + 1
     return [InputError(failure[1], number, column, None, f"line {number}, column {column}")]
 
@@ -77,7 +77,7 @@ def iter_ndjson_lines(lines: Iterable[str], first_line: int = 1) -> Iterator[Eve
         # Any line, not only the first: files concatenated with `cat` keep each one's BOM at a line start.
         line = line.removeprefix(BOM)
         if line and not line.isspace():
-            yield from _line_entries(number, line, counter)
+            yield from line_entries(number, line, counter)
 
 
 def _parsed(entries: Iterable[EventInput | InputError], fmt: str, source: str) -> ParsedInput:
@@ -101,7 +101,7 @@ def _parses_alone(line: str) -> bool:
     return True
 
 
-def _looks_like_ndjson(lines: list[str]) -> bool:
+def looks_like_ndjson(lines: list[str]) -> bool:
     """Whether text that is not one JSON value is NDJSON rather than a document with a mistake.
 
     Every NDJSON line is a complete value; a pretty-printed document's lines mostly are not.
@@ -148,7 +148,7 @@ def parse_events_text(text: str, source: str = "input") -> ParsedInput:
 def _parse_with_undecodable(text: str, source: str) -> ParsedInput:
     offsets = [m.start() for m in UNDECODABLE.finditer(text)]
     lines = text.split("\n")
-    if decode_json(text)[1] is not None and _looks_like_ndjson(lines):
+    if decode_json(text)[1] is not None and looks_like_ndjson(lines):
         # NDJSON: a line with a bad byte is that line's error; the other lines are read as usual.
         bad = {}
         for offset in offsets:
@@ -198,7 +198,7 @@ def _ndjson_entries_except(lines: list[str], bad: dict[int, InputError]) -> Iter
         if number in bad:
             yield bad[number]
         elif line and not line.isspace():
-            yield from _line_entries(number, line, counter)
+            yield from line_entries(number, line, counter)
 
 
 def _offset_of(text: str, line: int | None, column: int | None) -> int | None:
@@ -218,10 +218,10 @@ def _parse_events_text(text: str, source: str) -> ParsedInput:
     # first line, so trying costs little.
     value, failure = decode_json(text)
     if failure is None:
-        entries = _document_entries(value, "", None, itertools.count())
+        entries = document_entries(value, "", None, itertools.count())
         return _parsed(entries, "array" if isinstance(value, list) else "object", source)
     lines = text.split("\n")  # json counts lines by "\n" only, and so do we
-    if _looks_like_ndjson(lines):
+    if looks_like_ndjson(lines):
         return _parsed(iter_ndjson_lines(lines), "ndjson", source)
     offset, problem = failure
     if problem == TOO_DEEP and text.lstrip().startswith("[") and (elements := _array_elements(text)) is not None:
@@ -247,7 +247,7 @@ def _array_elements(text: str) -> list[EventInput | InputError] | None:
     if text.startswith("]", position):
         return None
     for index in itertools.count():
-        end = _value_end(text, position)
+        end = value_end(text, position)
         if end is None:
             return None
         value, failure = decode_json(text[position:end])
@@ -265,7 +265,7 @@ def _array_elements(text: str) -> list[EventInput | InputError] | None:
     return None
 
 
-def _value_end(text: str, start: int) -> int | None:
+def value_end(text: str, start: int) -> int | None:
     """Where the JSON value at ``start`` ends, by counting brackets outside strings (no recursion)."""
     depth, position, size = 0, start, len(text)
     while position < size:

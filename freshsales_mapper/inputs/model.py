@@ -77,14 +77,14 @@ class ShapeError:
 # JSON decoding
 
 
-class _NonStandardConstant(ValueError):
+class NonStandardConstant(ValueError):
     def __init__(self, name: str) -> None:
         super().__init__(name)
         self.name = name
 
 
 def _reject_constant(name: str) -> Any:
-    raise _NonStandardConstant(name)
+    raise NonStandardConstant(name)
 
 
 def _js_integer(literal: str) -> int | float:
@@ -101,9 +101,9 @@ def _js_integer(literal: str) -> int | float:
 
 
 # Python's json accepts NaN/Infinity by default; RudderStack's JSON.parse does not.
-_STRICT_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+STRICT_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 # Only used when the fast decoder hit the int-string limit: a Python hook per integer costs time.
-_HUGE_INTEGER_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_int=_js_integer)
+HUGE_INTEGER_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_int=_js_integer)
 # Strings are skipped so that a "NaN" inside a string value is not mistaken for the constant.
 _CONSTANT_OR_STRING = re.compile(r'"(?:[^"\\]|\\.)*"|(-?Infinity|NaN)')
 
@@ -116,14 +116,14 @@ def decode_json(text: str) -> tuple[Any, tuple[int, str] | None]:
     allow_deep_values()
     try:
         try:
-            return _STRICT_DECODER.decode(text), None
+            return STRICT_DECODER.decode(text), None
         except ValueError as exc:
             if type(exc) is not ValueError:  # a syntax error or a constant: handled below
                 raise
-            return _HUGE_INTEGER_DECODER.decode(text), None  # Python's int-string limit, nothing else
+            return HUGE_INTEGER_DECODER.decode(text), None  # Python's int-string limit, nothing else
     except json.JSONDecodeError as exc:
         return None, (exc.pos, exc.msg)
-    except _NonStandardConstant as exc:
+    except NonStandardConstant as exc:
         # The decoder got this far, so the text before the constant is valid JSON and the first
         # constant outside a string is the culprit.
         found = next((m for m in _CONSTANT_OR_STRING.finditer(text) if m.group(1)), None)
