@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
-from freshsales_mapper.inputs import EventInput, InputError, parse_events_text
+from freshsales_mapper.cli.main import main
+from freshsales_mapper.inputs import EventInput, InputError, json_stream, parse_events_text
 from freshsales_mapper.inputs.json_stream import DocumentError, stream_events
 from freshsales_mapper.sample_generator import generate_events, processor_items
 
+ROOT = Path(__file__).resolve().parents[1]
 CHUNKS = (1, 2, 3, 7, 64, 1 << 20)
 
 
@@ -131,3 +136,63 @@ def test_a_one_line_array_followed_by_ndjson_lines_reads_the_lines_too():
     got = streamed('[{"a": 1}, {"b": 2}]\n{"c": 3}\n', 4)
     assert [e.location for e in got] == ["item [0]", "item [1]", "line 2"]  # the array's keep document labels
     assert [e.message for e in got] == [{"a": 1}, {"b": 2}, {"c": 3}]
+
+
+# ---------------------------------------------------------------------------------------------
+# Through the CLI
+
+
+def run_transform(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "freshsales_mapper", "transform", "--compact", *args],
+                          input=stdin, capture_output=True, cwd=ROOT, timeout=300)
+
+
+def test_the_cli_output_is_the_same_streamed_or_parsed_whole(tmp_path, monkeypatch, capfdbinary):
+    path = tmp_path / "body.json"
+    path.write_text(json.dumps(processor_items(generate_events(300, seed=9)), indent=1), encoding="utf-8")
+    assert path.stat().st_size > json_stream.WHOLE_BELOW  # streamed by default
+
+    def output() -> bytes:
+        assert main(["transform", "--compact", "--jobs", "1", str(path)]) == 0
+        return capfdbinary.readouterr().out
+
+    streamed_output = output()
+    monkeypatch.setattr(json_stream, "WHOLE_BELOW", 1 << 30)
+    assert output() == streamed_output
+    assert len(json.loads(streamed_output)) >= 300
+
+
+def test_a_large_array_broken_near_its_end_answers_the_items_before_then_exits_2_naming_the_spot(tmp_path):
+    items = processor_items(generate_events(2500, seed=2))  # more than the 2,000 read ahead
+    text = json.dumps(items, indent=1)
+    text = text[:-3] + "x" + text[-3:]  # a stray letter before the last item's closing brace
+    path = tmp_path / "broken.json"
+    path.write_text(text, encoding="utf-8")
+    stray = text.rindex("x")
+    line, column = text.count("\n", 0, stray) + 1, stray - text.rindex("\n", 0, stray)
+    done = run_transform("--jobs", "1", str(path))
+    assert done.returncode == 2
+    stderr = done.stderr.decode()
+    assert f"{path}: line {line}, column {column}: Expecting ',' delimiter" in stderr, stderr
+    assert "Traceback" not in stderr
+    assert done.stdout.startswith(b"[{") and not done.stdout.rstrip().endswith(b"]")  # visibly cut short
+    assert done.stdout.count(b'"metadata"') >= 2000
+
+
+def test_a_large_file_past_the_cap_is_refused_before_anything_is_written(tmp_path):
+    path = tmp_path / "big.ndjson"
+    path.write_bytes(b'{"type": "identify", "userId": "u"}\n' * 20_000)
+    done = run_transform("--domain", "acme.myfreshworks.com", "--max-input-bytes", "100000", str(path))
+    assert done.returncode == 2 and done.stdout == b""
+    assert b"larger than 100000 bytes" in done.stderr
+    piped = run_transform("--domain", "acme.myfreshworks.com", "--max-input-bytes", "100000", "-",
+                          stdin=path.read_bytes())
+    assert piped.returncode == 2 and b"larger than 100000 bytes" in piped.stderr
+
+
+def test_bare_messages_without_settings_are_still_a_usage_error_when_streamed(tmp_path):
+    path = tmp_path / "bare.ndjson"
+    path.write_bytes(b'{"type": "identify", "userId": "u"}\n' * 5_000)
+    done = run_transform("--jobs", "1", str(path))
+    assert done.returncode == 2 and done.stdout == b""
+    assert b"is a bare message (no destination settings)" in done.stderr

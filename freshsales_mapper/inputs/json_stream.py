@@ -66,7 +66,7 @@ class DocumentError(Exception):
         self.error = error
 
 
-def stream_events(read: Callable[[int], bytes], source: str = "input", *, whole_below: int = WHOLE_BELOW,
+def stream_events(read: Callable[[int], bytes], source: str = "input", *, whole_below: int | None = None,
                   chunk: int = CHUNK) -> Iterator[Entry]:
     """Every event and problem of the input ``read(n)`` returns, in input order (see the module docstring).
 
@@ -75,6 +75,7 @@ def stream_events(read: Callable[[int], bytes], source: str = "input", *, whole_
     error entry, as ``parse_events_text`` answers it. Larger input that breaks past some point raises
     :class:`DocumentError` after the entries before it.
     """
+    whole_below = WHOLE_BELOW if whole_below is None else whole_below
     head = bytearray()
     while len(head) <= whole_below and (data := read(whole_below + 1 - len(head))):
         head += data
