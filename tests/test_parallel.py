@@ -59,3 +59,34 @@ def test_cli_output_is_identical_with_one_or_several_processes(tmp_path):
     assert transform("--jobs", "3") == single
     assert transform() == single  # the default picks the cores available
     assert len(json.loads(single)) >= 2500
+
+
+def test_children_reading_the_input_on_their_own_each_render_their_share_in_order():
+    # A generator stands for the input: every forked process goes on from where it was, as with a file.
+    stream = io.BytesIO()
+    write_in_order(iter(range(23)), render_numbers, 3, EntrySink(stream, b","), batch=2, reopen=lambda: True)
+    assert stream.getvalue() == b",".join(str(n).encode() for n in range(23))
+
+
+def test_a_child_that_cannot_read_the_input_has_its_batches_rendered_here():
+    parent = os.getpid()
+
+    def render(part, sink):
+        if os.getpid() != parent and 6 in part:  # batch 3 of 2 items: the child's second
+            raise RuntimeError("this child breaks at its second batch")
+        render_numbers(part, sink)
+
+    for reopen in (lambda: False, lambda: True):
+        stream = io.BytesIO()
+        write_in_order(iter(range(13)), render, 2, EntrySink(stream, b","), batch=2, reopen=reopen)
+        assert stream.getvalue() == b",".join(str(n).encode() for n in range(13))
+
+
+def test_piped_input_is_rendered_on_several_cores_too_with_the_same_bytes(tmp_path):
+    body = json.dumps(processor_items(generate_events(2500, seed=12))).encode()
+
+    def transform(*options):
+        return subprocess.run([sys.executable, "-m", "freshsales_mapper", "transform", *options, "-"],
+                              input=body, capture_output=True, cwd=ROOT, timeout=300, check=True).stdout
+
+    assert transform("--jobs", "3") == transform("--jobs", "1")

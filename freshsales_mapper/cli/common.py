@@ -9,7 +9,7 @@ import json
 import os
 import stat
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import orjson
@@ -56,11 +56,11 @@ def json_bytes(value: Any) -> bytes:
 
 
 def read_entries(args: argparse.Namespace) -> list[EventInput | InputError]:
-    """Every item of the input in order, as a list (see :func:`iter_entries`)."""
-    return list(iter_entries(args))
+    """Every item of the input in order, as a list (see :class:`InputEntries`)."""
+    return list(InputEntries(args))
 
 
-def iter_entries(args: argparse.Namespace) -> Iterator[EventInput | InputError]:
+class InputEntries:
     """Every item of the input in order, each an event to answer or a problem to answer with an error item,
     read and parsed as they are used, so that memory follows one event and not the input.
 
@@ -69,27 +69,87 @@ def iter_entries(args: argparse.Namespace) -> Iterator[EventInput | InputError]:
     after some items raises it after them, naming the line and column. Bare messages get the
     --domain/--api-key settings; processor items keep their own destination whatever it holds.
     """
-    source = "stdin" if args.input == "-" else args.input
-    limit = getattr(args, "max_input_bytes", MAX_INPUT_BYTES)
-    if limit <= 0:
-        raise InputProblem("--max-input-bytes must be more than 0")
-    try:
-        handle = sys.stdin.buffer if args.input == "-" else open(args.input, "rb")  # noqa: SIM115
-    except OSError as exc:
-        raise InputProblem(f"cannot read {source}: {exc.strerror}") from None
-    try:
-        read = _capped_reader(handle, limit, source)
-        yield from _usable(stream_events(read, source), args, source)
-    except DocumentError as exc:
-        _drain(read)  # an input past the cap is refused for that, as before it was parsed
-        raise InputProblem(f"{source}: {exc.error}") from None
-    except OSError as exc:
-        raise InputProblem(f"cannot read {source}: {exc.strerror}") from None
-    except MemoryError:
-        raise InputProblem(f"{source} does not fit in memory; split it into smaller files") from None
-    finally:
-        if handle is not sys.stdin.buffer:
-            handle.close()
+
+    def __init__(self, args: argparse.Namespace):
+        self.args = args
+        self.source = "stdin" if args.input == "-" else args.input
+        self.limit = getattr(args, "max_input_bytes", MAX_INPUT_BYTES)
+        self.handle: Any = None
+        self.size = 0  # bytes read so far
+        self._entries = self._read()
+
+    def __iter__(self) -> Iterator[EventInput | InputError]:
+        return self._entries
+
+    def __next__(self) -> EventInput | InputError:
+        return next(self._entries)
+
+    def reopenable(self) -> bool:
+        """Whether a forked child can read the input on its own: a regular file, not a pipe (whose bytes
+        go to whoever reads them first)."""
+        try:
+            return stat.S_ISREG(os.fstat(self.handle.fileno()).st_mode)
+        except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+            return False
+
+    def reopen(self) -> bool:
+        """Go on reading through a file description of this process's own (in a forked child), so that
+        it reads the same bytes as the parent without moving the parent's place; False if it cannot."""
+        if not self.reopenable():
+            return False
+        try:
+            position = self.handle.tell()
+            own = open(f"/proc/self/fd/{self.handle.fileno()}", "rb")  # noqa: SIM115 - closed by _read
+        except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+            return False
+        own.seek(position)
+        self.handle = own
+        return True
+
+    def _read(self) -> Iterator[EventInput | InputError]:
+        if self.limit <= 0:
+            raise InputProblem("--max-input-bytes must be more than 0")
+        try:
+            self.handle = sys.stdin.buffer if self.args.input == "-" else open(self.args.input, "rb")  # noqa: SIM115
+        except OSError as exc:
+            raise InputProblem(f"cannot read {self.source}: {exc.strerror}") from None
+        try:
+            self._refuse_a_file_past_the_cap()
+            yield from _usable(stream_events(self.read, self.source), self.args, self.source)
+        except DocumentError as exc:
+            with contextlib.suppress(OSError):  # an input past the cap is refused for that, as before
+                while self.read(_READ_CHUNK):
+                    pass
+            raise InputProblem(f"{self.source}: {exc.error}") from None
+        except OSError as exc:
+            raise InputProblem(f"cannot read {self.source}: {exc.strerror}") from None
+        except MemoryError:
+            raise InputProblem(f"{self.source} does not fit in memory; split it into smaller files") from None
+        finally:
+            if self.handle is not sys.stdin.buffer:
+                self.handle.close()
+
+    def read(self, wanted: int) -> bytes:
+        """Up to ``wanted`` bytes; InputProblem once the input passes the cap (it may have no end at all)."""
+        chunk = self.handle.read(min(wanted, self.limit + 1 - self.size))
+        self.size += len(chunk)
+        if self.size > self.limit:
+            raise self._too_large()
+        return chunk
+
+    def _refuse_a_file_past_the_cap(self) -> None:
+        """A regular file larger than the cap is refused before anything is read or written."""
+        try:
+            status = os.fstat(self.handle.fileno())
+            remaining = status.st_size - self.handle.tell()
+        except (OSError, ValueError, io.UnsupportedOperation):
+            return  # not a file descriptor: counted as it is read
+        if stat.S_ISREG(status.st_mode) and remaining > self.limit:
+            raise self._too_large()
+
+    def _too_large(self) -> InputProblem:
+        return InputProblem(f"{self.source} is larger than {self.limit} bytes (--max-input-bytes), or has no end; "
+                            "split it into smaller files, or raise --max-input-bytes")
 
 
 def _usable(entries: Iterator[EventInput | InputError], args: argparse.Namespace,
@@ -140,39 +200,6 @@ def _usable(entries: Iterator[EventInput | InputError], args: argparse.Namespace
         raise settings_problem
     if problems:
         raise InputProblem("\n".join(f"{source}: {e}" for e in problems))
-
-
-def _capped_reader(handle: Any, limit: int, source: str) -> Callable[[int], bytes]:
-    """``handle.read``, raising InputProblem once the input passes ``limit`` bytes (it may have no end at all).
-
-    A regular file larger than the limit is refused before anything is read.
-    """
-    size = 0
-    too_large = InputProblem(f"{source} is larger than {limit} bytes (--max-input-bytes), or has no end; "
-                             "split it into smaller files, or raise --max-input-bytes")
-    try:
-        status = os.fstat(handle.fileno())
-        if stat.S_ISREG(status.st_mode) and status.st_size - handle.tell() > limit:
-            raise too_large
-    except (OSError, ValueError, io.UnsupportedOperation):
-        pass  # not a file descriptor (tests give a BytesIO): counted as it is read
-
-    def read(wanted: int) -> bytes:
-        nonlocal size
-        chunk = handle.read(min(wanted, limit + 1 - size))
-        size += len(chunk)
-        if size > limit:
-            raise too_large
-        return chunk
-
-    return read
-
-
-def _drain(read: Callable[[int], bytes]) -> None:
-    """Read the rest of the input, keeping nothing; raises InputProblem if it passes the cap."""
-    with contextlib.suppress(OSError):
-        while read(_READ_CHUNK):
-            pass
 
 
 _NO_SETTINGS = "a bare message (no destination settings): give --domain and --api-key, or wrap it as {message, destination}"

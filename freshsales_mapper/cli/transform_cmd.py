@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from functools import partial
 from typing import Any, BinaryIO
 
-from freshsales_mapper.cli.common import EXIT_OK, InputProblem, add_input_arguments, input_error_item, iter_entries
+from freshsales_mapper.cli.common import EXIT_OK, InputEntries, InputProblem, add_input_arguments, input_error_item
 from freshsales_mapper.cli.output import (
     Style,
     add_output_arguments,
@@ -71,8 +71,8 @@ def run(args: argparse.Namespace) -> int:
     if args.jobs < 0:
         raise InputProblem("--jobs must be 0 (one per core for large inputs) or more")
     resolver = _resolver(args)
-    entries = iter_entries(args)
-    count, entries = read_ahead(entries, PARALLEL_FROM)  # enough to tell a large input from a small one
+    source = InputEntries(args)
+    count, entries = read_ahead(source, PARALLEL_FROM)  # enough to tell a large input from a small one
     trace = args.view == "explain"
     render = _renderer(args, style)
     separator = "\n" if style is Style.TABLE else ""  # shell blocks end with their own blank line
@@ -99,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
     out = sys.stdout.buffer
     opening, between, closing, empty = output_frame(style, separator)
     sink = EntrySink(_Opening(out, opening), between)
-    write_in_order(entries, render_slice, jobs, sink)
+    write_in_order(entries, render_slice, jobs, sink, reopen=source.reopen if source.reopenable() else None)
     out.write(closing if sink.written else empty)
     out.flush()
     return EXIT_OK

@@ -132,6 +132,8 @@ class _Stream:
             self.column += pos
         self.start += pos
         self.buf = self.buf[pos:]
+        if self.bad:  # a file full of them (Latin-1 text) must not pile up their offsets
+            del self.bad[:bisect_left(self.bad, self.start)]
         return 0
 
     def where(self, pos: int) -> tuple[int, int]:
