@@ -53,6 +53,8 @@ _LINE_BLOCK = 1 << 16  # characters of NDJSON split into lines at once
 _LOOKAHEAD = 1 << 16  # characters of lines read ahead to tell NDJSON from a broken document
 _NUMBER_GOES_ON = frozenset("0123456789.eE+-")
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
+_COMMA = re.compile(r"[ \t\n\r]*,[ \t\n\r]*")
+_SCAN = _STRICT.scan_once  # raw_decode without its Python frame: (value, end), or an exception
 _CONSTANT_OR_STRING = re.compile(r'"(?:[^"\\]|\\.)*"|(-?Infinity|NaN)')
 
 Entry = EventInput | InputError
@@ -104,6 +106,7 @@ class _Stream:
         self.buf = text.removeprefix(BOM)  # invisible in editors: not counted in lines and columns
         self._note_bad(self.buf, 0)
         self.counter = itertools.count()
+        allow_deep_values()
 
     # -- the window ---------------------------------------------------------------------------------------
 
@@ -227,7 +230,20 @@ class _Stream:
             if previous_end is not None and previous_end > self.chunk:
                 pos -= previous_end
                 previous_end = self.drop(previous_end)
-            where, path = f"item [{index}]", f"$[{index}]"
+            where = f"item [{index}]"
+            buf = self.buf
+            try:  # the usual element: an object, whole in the window, followed by a comma
+                value, end = _SCAN(buf, pos)
+            except Exception:  # anything unusual is read again, with care, below
+                value = None
+            if type(value) is dict and end < len(buf) and not self.bad and \
+                    (comma := _COMMA.match(buf, end)) and comma.end() < len(buf):
+                entry = event_entry(value, where, "", None, _NO_INDEX)
+                entry.index = next(self.counter)
+                yield entry
+                previous_end, pos = end, comma.end()
+                continue
+            path = f"$[{index}]"
             value, end, failure = self.value(pos)
             if failure is None:
                 yield self.element(value, pos, end, path, where)
