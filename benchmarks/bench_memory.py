@@ -8,8 +8,8 @@ not count, forked children of the transform included) next to the input and outp
 parsed as it is read, so the peak should not grow with the number of items: ``--items`` takes several
 sizes to show it.
 
-``--before REV`` measures a git revision too (exported with ``git archive`` into a temporary folder that
-is removed afterwards), in the same run and on the same files, and prints both side by side.
+``--before REV`` measures a git revision too (checked out in a temporary worktree that is removed
+afterwards, see ``revisions.py``), in the same run and on the same files, and prints both side by side.
 
     python benchmarks/bench_memory.py                                  # 1,000,000 items, ndjson, --jobs 1 and the default
     python benchmarks/bench_memory.py --items 100000 1000000 --before af880c9
@@ -26,6 +26,9 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from revisions import trees as trees_of  # noqa: E402  (benchmarks/revisions.py, beside this script)
 
 # Runs in a fresh interpreter so RUSAGE_CHILDREN holds exactly one child: the transform.
 MEASURE = """
@@ -55,16 +58,6 @@ def measure(tree: Path, events: Path, output: Path, jobs: str) -> tuple[int, flo
     return int(code), int(peak_kib) / 1024, float(elapsed), stderr
 
 
-def export(revision: str, folder: Path) -> Path:
-    """The tree of ``revision`` as plain files (no checkout, no worktree to clean up)."""
-    tree = folder / "before"
-    tree.mkdir()
-    archive = subprocess.run(["git", "archive", "--format=tar", revision], cwd=ROOT, check=True,
-                             capture_output=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
-    return tree
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, nargs="+", default=[1_000_000], help="numbers of `{}` items to try")
@@ -74,12 +67,8 @@ def main() -> None:
     parser.add_argument("--before", metavar="REV", help="also measure this git revision, in the same run")
     args = parser.parse_args()
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    with tempfile.TemporaryDirectory(prefix="bench-memory-") as tmp:
-        folder = Path(tmp)
-        trees = {"now": ROOT}
-        if args.before:
-            trees = {f"before ({args.before})": export(args.before, folder), **trees}
-        events, output = folder / "events.json", folder / "out.json"
+    with tempfile.TemporaryDirectory(prefix="bench-memory-") as tmp, trees_of(args.before, Path(tmp)) as trees:
+        events, output = Path(tmp) / "events.json", Path(tmp) / "out.json"
         print(f"shape: {args.shape}; cores: {cores}")
         for count in args.items:
             events.write_bytes(SHAPES[args.shape](count))
