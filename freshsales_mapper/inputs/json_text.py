@@ -46,7 +46,7 @@ def _is_batch(value: Any) -> bool:
 
 
 def document_entries(value: Any, location: str, line: int | None,
-                      counter: Iterator[int]) -> list[EventInput | InputError]:
+                     counter: Iterator[int]) -> list[EventInput | InputError]:
     prefix = f"{location}, " if location else ""
     if isinstance(value, list):
         return [event_entry(element, f"{prefix}item [{i}]", f"$[{i}]", line, counter)
