@@ -51,6 +51,9 @@ WELL_FORMED = {
     "empty array": " [ ] ",
     "one object": '{"type": "identify", "userId": "u1"}',
     "batch body": '{"batch": [{"type": "identify"}, {"type": "track", "event": "e"}], "sentAt": "x"}',
+    "batch body of processor items, indented": json.dumps({"batch": processor_items(generate_events(8, seed=8)),
+                                                          "context": {"batch": [1]}}, indent=2),
+    "batch body with nothing after its items": ' {\n "batch" : [ {}, 3, {"a": "\udc80"} ] } ',
     "ndjson with bad lines": '{"a": 1}\n{"b"\n[1, 2]\n{"c": NaN}\n"text"\n{"d": 4}\n',
     "bytes that are not UTF-8 in an array": '[{"a": "\udcff"}, {"message": {"x": "\udc80"}, "destination": {}}, {}]',
     "bytes that are not UTF-8 in ndjson": '{"a": 1}\n{"b": "\udc81"}\n{"c": 3}\n',
@@ -81,6 +84,8 @@ BROKEN = {
     "NaN in an item": ('[{"a": 1},\n {"b": NaN}]', 2, 8, "NaN is not valid JSON"),
     "a bad byte where JSON syntax goes": ('[{"a": 1},\n \udcff{"b": 2}]', 2, 2, "byte 0xFF is not UTF-8 text"),
     "an object cut short": ('{"a": {"b": [1, 2', 1, 18, None),
+    "a batch body broken after its items": ('{"batch": [{"a": 1}],\n "sentAt": x}', 2, 12, "Expecting value"),
+    "a batch body broken in its items": ('{"batch": [{"a": 1}\n {"b": 2}]}', 2, 2, "Expecting ',' delimiter"),
 }
 
 
@@ -196,3 +201,10 @@ def test_bare_messages_without_settings_are_still_a_usage_error_when_streamed(tm
     done = run_transform("--jobs", "1", str(path))
     assert done.returncode == 2 and done.stdout == b""
     assert b"is a bare message (no destination settings)" in done.stderr
+
+
+def test_a_batch_body_whose_other_members_would_change_its_meaning_is_refused_when_streamed():
+    text = '{"batch": [{"type": "identify"}], "type": "track"}'
+    assert type(parse_events_text(text).items[0]) is EventInput  # whole, it is one event with a `batch` key
+    *_, (kind, problem) = streamed(text, 5)
+    assert kind == "broken" and "cannot be streamed" in problem.message and (problem.line, problem.column) == (1, 33)

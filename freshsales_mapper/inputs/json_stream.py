@@ -3,7 +3,8 @@
 Input up to :data:`WHOLE_BELOW` bytes is read whole and parsed by
 :func:`~freshsales_mapper.inputs.json_text.parse_events_text`, exactly as pasted text is. Larger input
 is read in chunks and parsed as it arrives, by the same decoder: a top-level array element by element,
-NDJSON line by line, anything else (one object, a batch body) as the one value it is. For well-formed
+a batch body (``{"batch": [...], ...}``) item by item, NDJSON line by line, anything else (one object)
+as the one value it is. For well-formed
 input the entries are the same, in the same order, with the same locations; every problem still names
 its line, column and JSON path. What streaming cannot do is take back what it yielded: a large document
 that turns out broken past some point yields the entries before it, then raises :class:`DocumentError`
@@ -53,6 +54,8 @@ _LINE_BLOCK = 1 << 16  # characters of NDJSON split into lines at once
 _LOOKAHEAD = 1 << 16  # characters of lines read ahead to tell NDJSON from a broken document
 _NUMBER_GOES_ON = frozenset("0123456789.eE+-")
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
+_BATCH_LOOKAHEAD = 256  # characters; ``{"batch": [`` with any whitespace an editor would put in it
+_BATCH_OPENING = re.compile(r'\{[ \t\n\r]*"batch"[ \t\n\r]*:[ \t\n\r]*\[')
 _COMMA = re.compile(r"[ \t\n\r]*,[ \t\n\r]*")
 _SCAN = _STRICT.scan_once  # raw_decode without its Python frame: (value, end), or an exception
 _CONSTANT_OR_STRING = re.compile(r'"(?:[^"\\]|\\.)*"|(-?Infinity|NaN)')
@@ -206,11 +209,17 @@ class _Stream:
         pos = self.skip(0)
         if pos == len(self.buf):
             return
-        if self.buf[pos] != "[":
+        first_line = self.where(pos)[0]
+        while len(self.buf) - pos < _BATCH_LOOKAHEAD and self.more():  # enough to see `{"batch": [`
+            pass
+        if self.buf[pos] == "[":
+            end = yield from self.elements(pos)
+        elif batch := _BATCH_OPENING.match(self.buf, pos):  # the batch API body, {"batch": [...], ...}
+            end = yield from self.elements(batch.end() - 1, "batch ", "$.batch")
+            end = self.batch_rest(pos, end)
+        else:
             yield from self.single_or_lines(pos)
             return
-        first_line = self.where(pos)[0]
-        end = yield from self.elements(pos)
         closed_on_first_line = self.where(end)[0] == first_line
         pos = self.skip(end)
         if pos == len(self.buf):
@@ -220,8 +229,26 @@ class _Stream:
             return
         raise self.fail(pos, "Extra data")
 
-    def elements(self, opening: int) -> Iterator[Entry]:
-        """The top-level array at ``opening``, element by element; returns the position after its ``]``."""
+    def batch_rest(self, opening: int, end: int) -> int:
+        """The batch body's members after its ``batch`` array; returns the position after its ``}``.
+
+        They are read as the object ``{"batch": 0, ...}``: its items were events only if it has no
+        ``type`` or ``message`` of its own and no second ``batch`` (the last one would win).
+        """
+        prefix = '{"batch":0'
+        self.drop(end)  # then the prefix stands just before: positions after it keep their line and column
+        self.buf, self.start, self.column = prefix + self.buf, self.start - len(prefix), self.column - len(prefix)
+        rest, after, failure = self.value(0)
+        if failure is not None:
+            raise self.fail(*failure)
+        if rest["batch"] != 0 or "type" in rest or "message" in rest:
+            raise self.fail(len(prefix), f"a batch body over {WHOLE_BELOW >> 10} KiB whose other members hold "
+                                         "`type`, `message` or a second `batch` cannot be streamed; split it")
+        return after
+
+    def elements(self, opening: int, label: str = "", path_prefix: str = "$") -> Iterator[Entry]:
+        """The array at ``opening`` (``$`` or a batch body's ``$.batch``), element by element; returns the
+        position after its ``]``."""
         pos = self.skip(opening + 1)
         if self.buf.startswith("]", pos):
             return pos + 1
@@ -230,7 +257,7 @@ class _Stream:
             if previous_end is not None and previous_end > self.chunk:
                 pos -= previous_end
                 previous_end = self.drop(previous_end)
-            where = f"item [{index}]"
+            where = f"{label}item [{index}]"
             buf = self.buf
             try:  # the usual element: an object, whole in the window, followed by a comma
                 value, end = _SCAN(buf, pos)
@@ -243,7 +270,7 @@ class _Stream:
                 yield entry
                 previous_end, pos = end, comma.end()
                 continue
-            path = f"$[{index}]"
+            path = f"{path_prefix}[{index}]"
             value, end, failure = self.value(pos)
             if failure is None:
                 yield self.element(value, pos, end, path, where)
@@ -288,7 +315,7 @@ class _Stream:
         return entry
 
     def single_or_lines(self, pos: int) -> Iterator[Entry]:
-        """One document (object, batch body, scalar), or NDJSON when it is followed by more lines."""
+        """One document (an object, a scalar), or NDJSON when it is followed by more lines."""
         value, end, failure = self.value(pos)
         if failure is None:
             after = self.skip(end)
