@@ -6,7 +6,7 @@ show. The picture is a chain (the event, RudderStack, each request in order, or 
 with each record beside the step that makes it, which a two-column grid draws directly. The text stays
 text: it wraps, scales in presenter mode and can be searched and copied.
 
-Built from ``engine.flow.flow_graph``, the same graph the DOT text comes from. Every text is escaped.
+Built from ``engine.flow.flow_graph`` (plain text), so every text is escaped here.
 """
 
 from __future__ import annotations

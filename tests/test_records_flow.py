@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from freshsales_mapper.engine.flow import dot_string, flow_dot, flow_graph
+from freshsales_mapper.engine.flow import LABEL_CHARS, RED, flow_graph
 from freshsales_mapper.engine.records import ASSIGNED, CardState, RecordKind, record_cards
 from freshsales_mapper.engine.resolvers import OfflineResolver, ReplayResolver
 from freshsales_mapper.engine.transform import transform_event
@@ -68,19 +68,28 @@ def test_stored_records_replace_the_plan():
     assert record_cards(plan("identify.json"), other)[0].state == CardState.WOULD_BE
 
 
+def node(graph, node_id: str):
+    return next(n for n in graph.nodes if n.id == node_id)
+
+
+def edges(graph) -> set[tuple[str, str]]:
+    return {(e.source, e.target) for e in graph.edges}
+
+
 def test_flow_follows_the_plan_and_flags_writes():
     result = plan("group_with_user_email.json")
-    dot = flow_dot(result, record_cards(result), "group event")
-    assert dot.startswith("digraph") and dot.count("step") >= 3
-    assert dot.count("WRITES") == 2 and "dashed" in dot
-    assert "event -> route;" in dot and "step0 -> step1;" in dot and "step1 -> record0;" in dot
-    assert "FAILED" not in dot
+    graph = flow_graph(result, record_cards(result), "group event")
+    steps = [n for n in graph.nodes if n.id.startswith("step")]
+    assert len(steps) >= 3 and sum("WRITES" in " ".join(n.lines) for n in steps) == 2
+    assert any(n.dashed for n in steps)  # lookups RudderStack makes while transforming
+    assert {("event", "route"), ("step0", "step1"), ("step1", "record0")} <= edges(graph)
+    assert not any("FAILED" in line for n in graph.nodes for line in n.lines)
 
 
 def test_flow_marks_a_rejected_event_red():
     result = plan("mistake_no_email.json")
-    dot = flow_dot(result, [], "identify event")
-    assert "rejected [" in dot and "#d9534f" in dot and "RudderStack rejects the event" in dot
+    rejected = node(flow_graph(result, [], "identify event"), "rejected")
+    assert rejected.stroke == RED and "RudderStack rejects the event" in rejected.lines
 
 
 def test_flow_marks_the_lookup_freshsales_refused():
@@ -89,33 +98,29 @@ def test_flow_marks_the_lookup_freshsales_refused():
                                "response": {"status": 500, "body": {"message": "down"}}}])
     result = plan("track_sales_activity_by_type_id.json", resolver=replies)
     assert not result.ok
-    dot = flow_dot(result, record_cards(result), "track event")
-    failed = [line for line in dot.splitlines() if "FAILED" in line]
-    assert len(failed) == 1 and failed[0].startswith("step0 ") and "HTTP 500" in failed[0]
+    graph = flow_graph(result, record_cards(result), "track event")
+    failed = [n for n in graph.nodes if any("FAILED" in line for line in n.lines)]
+    assert len(failed) == 1 and failed[0].id == "step0" and "HTTP 500" in " ".join(failed[0].lines)
 
 
 def test_flow_after_a_send_marks_the_failed_request_and_what_was_not_sent():
     result = plan("group_with_user_email.json")
     sent = [{"kind": "lookup", "status": 200, "ok": True},
             {"kind": "lookup", "status": 500, "ok": False, "message": "Internal server error"}]
-    dot = flow_dot(result, record_cards(result), "group", sent)
-    step1 = next(line for line in dot.splitlines() if line.startswith("step1 ["))
-    step2 = next(line for line in dot.splitlines() if line.startswith("step2 ["))
+    graph = flow_graph(result, record_cards(result), "group", sent)
+    step1, step2 = " ".join(node(graph, "step1").lines), " ".join(node(graph, "step2").lines)
     assert "FAILED: HTTP 500" in step1 and "server error" in step1 and "not sent" in step2
 
 
-def test_every_value_is_escaped_for_dot():
-    hostile = 'x" ] ; evil [label="boom\\N\nnext'
-    assert dot_string(hostile, 200) == 'x\\" ] ; evil [label=\\"boom\\\\N\\nnext'
+def test_every_value_is_plain_printable_text_cut_short():
+    hostile = 'x" ] ; evil [label="boom\\N\u0007\nnext' + "a" * 500
     result = plan("identify.json", traits__firstName=hostile)
-    dot = flow_dot(result, record_cards(result), hostile)
-    for line in dot.splitlines():
-        if line.startswith(("event [", "record0 [")):
-            label = line.split("label=", 1)[1]
-            # The label is one quoted string: every quote inside it is escaped.
-            inner = label[1:label.index('", ') if '", ' in label else label.rindex('"')]
-            assert '"' not in inner.replace('\\"', "")
-    assert len(dot_string("a" * 500)) <= 48
+    graph = flow_graph(result, record_cards(result), hostile)
+    event = node(graph, "event")
+    # A line break makes a line; a control character is blanked; nothing is escaped (the page escapes it).
+    assert event.lines[0] == 'x" ] ; evil [label="boom\\N ' and event.lines[1].startswith("nexta")
+    assert all(len(line) <= LABEL_CHARS for n in graph.nodes for line in n.lines)
+    assert len(event.lines[1]) == LABEL_CHARS and event.lines[1].endswith("…")
 
 
 def test_stored_cards_read_the_emulators_record_shapes(emulator):

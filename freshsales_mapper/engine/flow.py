@@ -1,13 +1,12 @@
-"""A picture of the flow as Graphviz DOT text: event → RudderStack's route → each request → the records.
+"""A picture of the flow as data: event → RudderStack's route → each request → the records.
 
 Built from the same plan (``TransformResult.steps``) as the request list and from the same cards as
 ``records.record_cards``, so the picture and the list cannot disagree. Lookups are drawn dashed, those
 that write are flagged, and the step that failed is red with its reason: a lookup Freshsales refused, a
 request the send could not deliver, or RudderStack's own rejection of the event.
 
-Every value that comes from the event, the settings or a reply goes through ``dot_string``: DOT labels
-treat ``"`` and ``\\`` (and ``\\N``, ``\\G``, ``\\l``…) specially, so an event could otherwise break or
-restyle the picture.
+The graph holds plain text, cut to ``LABEL_CHARS`` with control characters blanked; whoever draws it
+escapes it for its own medium (the page: ``playground/flow_view.py``, HTML).
 """
 
 from __future__ import annotations
@@ -22,17 +21,8 @@ from freshsales_mapper.engine.plan import LookupStep, TransformResult
 from freshsales_mapper.engine.records import RecordCard
 
 LABEL_CHARS = 48  # longer values are cut, so one long email or error cannot make a node screen-wide
-RED, ORANGE, BLUE, GREEN, GREY = "#d9534f", "#f0ad4e", "#1f77b4", "#2e9e5b", "#8c8c8c"
+RED, BLUE, GREEN, GREY = "#d9534f", "#1f77b4", "#2e9e5b", "#8c8c8c"
 WHITE, PALE_BLUE, PALE_ORANGE, PALE_RED, PALE_GREEN = "#ffffff", "#eef3fb", "#fdf1e0", "#fbe3e2", "#eaf6ee"
-
-
-def dot_string(value: Any, limit: int = LABEL_CHARS) -> str:
-    """``value`` as the inside of a quoted DOT string: cut to ``limit`` characters, every special escaped."""
-    text = str(value)
-    text = "".join(ch if ch.isprintable() or ch == "\n" else " " for ch in text)
-    if len(text) > limit:
-        text = text[: limit - 1] + "…"
-    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
 def _lines(*lines: Any) -> tuple[str, ...]:
@@ -137,41 +127,6 @@ def flow_graph(result: TransformResult, cards: Sequence[RecordCard], event: str,
         blocked = failed_at is not None and card.step >= failed_at
         edges.append(FlowEdge(source, node, GREY if blocked else None, dashed=blocked))
     return FlowGraph(tuple(nodes), tuple(edges), large)
-
-
-def flow_dot(result: TransformResult, cards: Sequence[RecordCard], event: str,
-             sent: Sequence[Mapping[str, Any]] | None = None, *, large: bool = False) -> str:
-    """The picture as Graphviz DOT text (for a DOT tool; the page draws ``flow_svg``'s SVG)."""
-    return graph_dot(flow_graph(result, cards, event, sent, large=large))
-
-
-def graph_dot(graph: FlowGraph) -> str:
-    font = 16 if graph.large else 12
-    # Top to bottom, drawn at its natural size: a left-to-right chain of six boxes scaled down to a column's
-    # width has unreadable text.
-    out = ["digraph flow {", "rankdir=TB;", 'bgcolor="transparent";', "nodesep=0.25;", "ranksep=0.3;",
-           f'node [shape=box, style="rounded,filled", fillcolor="#ffffff", fontname="Helvetica", fontsize={font}];',
-           f'edge [fontname="Helvetica", fontsize={font - 2}, color="#555555"];']
-    for node in graph.nodes:
-        label = '"' + "\\n".join(dot_string(line) for line in node.lines) + '"'
-        attributes = [f"label={label}"]
-        if node.shape is Shape.NOTE:
-            attributes.append("shape=note")
-        elif node.dashed:
-            attributes.append('style="rounded,filled,dashed"')
-        attributes.append(f'fillcolor="{node.fill}"')
-        if node.stroke:
-            attributes.append(f'color="{node.stroke}"')
-        if node.bold:
-            attributes.append("penwidth=2.5")
-        if node.text:
-            attributes.append(f'fontcolor="{node.text}"')
-        out.append(f"{node.id} [{', '.join(attributes)}];")
-    for edge in graph.edges:
-        attributes = (["style=dashed"] if edge.dashed else []) + ([f'color="{edge.colour}"'] if edge.colour else [])
-        out.append(f"{edge.source} -> {edge.target}" + (f" [{', '.join(attributes)}]" if attributes else "") + ";")
-    out.append("}")
-    return "\n".join(out)
 
 
 def _failure(result: TransformResult, sent: Sequence[Mapping[str, Any]] | None) -> tuple[int | None, str]:
