@@ -15,7 +15,8 @@ import textwrap
 from collections import Counter
 from typing import TextIO
 
-from freshsales_mapper.sending.outcomes import DRY_RUN, EventOutcome, SendOutcome
+from freshsales_mapper.sending.outcomes import EventOutcome, SendOutcome
+from freshsales_mapper.sending.summary import rejection_note
 
 # Status order in the table: what needs action first.
 _ORDER = (SendOutcome.FAILED, SendOutcome.UNKNOWN, SendOutcome.DELIVERED, SendOutcome.SKIPPED)
@@ -105,11 +106,8 @@ def outcome_table(outcomes: list[EventOutcome], width: int = 100) -> str:
 def _retry_note(group: list[EventOutcome], status: SendOutcome) -> str:
     """What the group's events have in common, in the words the page uses too."""
     if status == SendOutcome.SKIPPED:
-        rejected = sum(not o.reason.startswith(DRY_RUN) for o in group)
-        if not rejected:
-            return " (dry run: nothing sent)"
-        them = "it" if rejected == 1 else "them"
-        return f" (RudderStack rejects {them})" if rejected == len(group) else f" ({rejected} RudderStack rejects)"
+        rejected = sum(o.rejected for o in group)
+        return rejection_note(rejected, len(group)) if rejected else " (dry run: nothing sent)"
     if status != SendOutcome.FAILED:
         return ""
     retryable = sum(o.retryable for o in group)

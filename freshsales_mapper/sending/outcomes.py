@@ -78,9 +78,14 @@ class EventOutcome:
                 and 400 <= self.http_status < 500)
 
     @property
+    def rejected(self) -> bool:
+        """Skipped because RudderStack rejects the event (not because a dry run sends nothing)."""
+        return self.status == SendOutcome.SKIPPED and not self.reason.startswith(DRY_RUN)
+
+    @property
     def label(self) -> str:
         """The outcome in the words the page and the CLI share: a failure says whether a retry can fix it."""
-        if self.status == SendOutcome.SKIPPED and self.reason.startswith(DRY_RUN):
+        if self.status == SendOutcome.SKIPPED and not self.rejected:
             return "skipped (dry run)"
         if self.status != SendOutcome.FAILED:
             return self.status.label

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from freshsales_mapper.sending.outcomes import DRY_RUN, EventOutcome, SendOutcome
+from freshsales_mapper.sending.outcomes import EventOutcome, SendOutcome
 
 NOT_SENT = "not sent: "
 
@@ -21,7 +21,7 @@ def summarize(outcomes: list[EventOutcome]) -> dict[str, Any]:
         "by_reason": dict(by_reason.most_common()),
         "retryable": sum(o.retryable for o in outcomes if o.status == SendOutcome.FAILED),
         "refused": sum(o.refused for o in outcomes),
-        "rejected": sum(o.status == SendOutcome.SKIPPED and not o.reason.startswith(DRY_RUN) for o in outcomes),
+        "rejected": sum(o.rejected for o in outcomes),
         # One definition of each count for every caller, so a page never says "3 events sent, 0 requests":
         # a request is made when it goes out, answered when Freshsales' status came back.
         "events_tried": sum(any(r["outcome"] != "planned" for r in o.requests) for o in outcomes),
@@ -46,10 +46,14 @@ def summary_line(summary: dict[str, Any] | list[EventOutcome]) -> str:
 
 
 def _skip_note(summary: dict[str, Any]) -> str:
-    rejected = summary.get("rejected", 0)
+    return rejection_note(summary.get("rejected", 0), summary["by_status"]["skipped"])
+
+
+def rejection_note(rejected: int, skipped: int) -> str:
+    """" (RudderStack rejects them)" after a count of skipped events, or how many of them it rejects."""
     if not rejected:
         return ""
-    if rejected == summary["by_status"]["skipped"]:
+    if rejected == skipped:
         return f" (RudderStack rejects {'it' if rejected == 1 else 'them'})"
     return f" ({rejected} RudderStack rejects)"
 
