@@ -24,8 +24,7 @@ from .story import Story
 CURRENT_JOB = "_current_send_job"  # the send shown on this run (set by send_panel), for the cards after a send
 CARDS = "fm_cards"  # keyed container: the CSS in style.py lays the cards out
 PRESENTER = "fm_presenter"  # keyed container around presenter mode's content: large type
-_RECORD_KEYS = {"contact": RecordKind.CONTACT, "sales_account": RecordKind.SALES_ACCOUNT,
-                "sales_activity": RecordKind.SALES_ACTIVITY}
+_RECORD_KEYS = {kind.value: kind for kind in RecordKind}  # a reply's or readback's key -> its kind
 
 
 def cards_html(cards: Sequence[RecordCard], *, compact: bool = False) -> str:

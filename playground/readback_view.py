@@ -12,11 +12,12 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from freshsales_mapper.engine.records import RecordKind
 from freshsales_mapper.sending.readback import FieldReadback
 
 from .display import json_text, markdown_literal
 
-RECORD_TITLES = {"contact": "Contact", "sales_account": "Sales account", "sales_activity": "Sales activity"}
+KINDS = frozenset(RecordKind)  # read back as their JSON words: "contact", "sales_account", "sales_activity"
 # Why a stored value differs from the sent one, where the reason is known (issue 15's three, plus "different").
 MEANING = {
     FieldReadback.SAME: "same",
@@ -60,7 +61,8 @@ def render(outcome: Any) -> None:
         st.caption("Read back after the send (one GET per record, counted in the rate budget) and compared with "
                    "what was sent.")
         for entry in entries:
-            title = RECORD_TITLES.get(entry.get("kind"), str(entry.get("kind")))
+            kind = str(entry.get("kind"))
+            title = RecordKind(kind).title if kind in KINDS else kind
             st.markdown(f"**{markdown_literal(title)} {markdown_literal(str(entry.get('id')))}**")
             if entry.get("error"):
                 st.warning(markdown_literal(entry["error"]), icon=":material/error:")
