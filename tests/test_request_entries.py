@@ -9,7 +9,8 @@ import types
 
 from freshsales_mapper.emulator.faults import Faults
 from freshsales_mapper.engine.secret import mask_key
-from freshsales_mapper.sending import recorder, retry
+from freshsales_mapper.sending import client as client_module
+from freshsales_mapper.sending import retry
 from freshsales_mapper.sending.recorder import ANSWER_CHARS, answer_fields
 from tests.hostile import answer, hostile_server
 from tests.test_sender import as_items, destination, identify, make_sender, sales_activity
@@ -52,7 +53,8 @@ def test_the_time_taken_includes_a_retry_after_wait(emulator, monkeypatch):
     """The wait Freshsales asked for is part of the request's time: a clock moved by each retry wait shows it."""
     waited: list[float] = []
     monkeypatch.setattr(retry, "sleep", waited.append)  # no real wait; the fake clock below moves instead
-    monkeypatch.setattr(recorder, "time", types.SimpleNamespace(monotonic=lambda: time.monotonic() + sum(waited)))
+    monkeypatch.setattr(client_module, "time",
+                        types.SimpleNamespace(perf_counter=lambda: time.perf_counter() + sum(waited)))
     server = emulator(api_key=KEY, faults=Faults(throttle_rate=1.0, retry_after=7))
     outcome = make_sender(server, max_retries=1).send(as_items(identify("a@example.com"),
                                                                             dest=destination(KEY)))[0]

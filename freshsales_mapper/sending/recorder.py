@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import time
 from typing import Any
 
 from freshsales_mapper.engine.plan import HttpRequest
@@ -30,31 +29,26 @@ class Recorder:
     def __init__(self, client: FreshsalesClient):
         self.client = client
         self.calls: list[tuple[str, HttpRequest, ClientReply]] = []
-        self.elapsed_ms: list[float] = []
 
     def execute(self, request: HttpRequest, *, idempotent: bool | None = None, kind: str = "lookup") -> ClientReply:
-        """Send through the client and note the call with the time it took.
+        """Send through the client and note the call.
 
-        The time is the whole of ``client.execute``: every attempt, the waits between retries (a
-        ``Retry-After`` Freshsales asked for included) and the client's own rate-limit waits, as the user
-        waited for the answer.
+        Its time is the reply's ``elapsed_ms``, which the client measures over the whole call: every attempt,
+        the waits between retries (a ``Retry-After`` Freshsales asked for included) and its own rate-limit
+        waits, as the user waited for the answer.
         """
         # RudderStack glues "https://" + the domain setting + the path; the client sends the path to its own
         # validated host, so a setting typed as "https://acme.myfreshworks.com/" still reaches Freshsales.
         request = dataclasses.replace(request, url=f"https://{self.client.domain}{request.path}")
-        started = time.monotonic()
         reply = self.client.execute(request, idempotent=idempotent)
-        self.elapsed_ms.append((time.monotonic() - started) * 1000)
         self.calls.append((kind, request, reply))
         return reply
 
     def entries(self) -> list[dict]:
-        return [request_entry(kind, request, reply, self.client.base_url, elapsed)
-                for (kind, request, reply), elapsed in zip(self.calls, self.elapsed_ms, strict=True)]
+        return [request_entry(kind, request, reply, self.client.base_url) for kind, request, reply in self.calls]
 
 
-def request_entry(kind: str, request: HttpRequest, reply: ClientReply | None, base_url: str | None,
-                  elapsed_ms: float | None = None) -> dict:
+def request_entry(kind: str, request: HttpRequest, reply: ClientReply | None, base_url: str | None) -> dict:
     """One call as a JSON-ready dict; ``reply`` None is a dry run's planned request (nothing sent)."""
     url = base_url + request.path if base_url else request.url
     entry: dict[str, Any] = {"kind": kind, "method": request.method.upper(), "url": url}
@@ -64,7 +58,7 @@ def request_entry(kind: str, request: HttpRequest, reply: ClientReply | None, ba
     else:
         entry.update(status=reply.status, ok=reply.ok, outcome=reply.outcome, message=reply.message,
                      attempts=reply.attempts,
-                     elapsed_ms=round(elapsed_ms if elapsed_ms is not None else reply.elapsed_ms, 1),
+                     elapsed_ms=round(reply.elapsed_ms, 1),
                      headers=dict(reply.headers))
         if reply.ok:  # which record a write touched (a lookup's upsert too), for reading it back (readback.py)
             entry["record_id"] = record_id(reply.body)
