@@ -27,7 +27,6 @@ deleted or changed.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import errno
 import hashlib
 import json
@@ -344,7 +343,7 @@ class RunStore:
 
 def record_outcomes(outcomes: Iterable[EventOutcome]) -> list[dict[str, Any]]:
     """Outcomes as a record keeps them (JSON-ready, by event)."""
-    return [dataclasses.asdict(o) for o in sorted(outcomes, key=lambda o: -1 if o.index is None else o.index)]
+    return [o.to_json() for o in sorted(outcomes, key=lambda o: -1 if o.index is None else o.index)]
 
 
 def _stray(name: str) -> str:
